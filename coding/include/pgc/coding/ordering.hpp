@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "pgc/coding/assignment.hpp"
+
+namespace pgc::coding {
+
+// Q_max(lists, ell) of DESIGN.md section 1: 1 + the largest number of processed chunks over all
+// states in which some chunk still has fewer than ell copies, i.e. the worst-case amount of work
+// after which exact decoding is guaranteed. With r_i(j) = |L_i| - position of j in L_i,
+//   Q_max = 1 + sum_i |L_i| - min_j (sum of the |H_j| - ell + 1 smallest r_i(j)).
+// Throws core::input_error if ell is out of range for the assignment.
+std::int64_t q_max(const assignment& tasks, int ell);
+
+// The smallest Q_max any order can reach on a regular assignment (N workers, load delta):
+// 1 + N delta - (delta - ell + 1)(delta - ell + 2) / 2.
+std::int64_t q_max_regular_optimum(int workers, int load, int ell);
+
+// Every list shuffled independently.
+assignment order_random(const assignment& tasks, std::uint64_t seed);
+
+// For a regular assignment: split the worker-chunk graph into `load` perfect matchings
+// (Boost.Graph max_cardinality_matching) and put the chunks of matching k at position k, so
+// every chunk sits at every position exactly once. Throws core::input_error if the assignment
+// is not regular.
+assignment order_regular_optimal(const assignment& tasks);
+
+// Local search for any assignment: swaps of two positions in one list, kept only when they
+// improve (Q_max, then the number of chunks that attain it). Never returns a worse Q_max than
+// its input.
+assignment order_local_search(const assignment& tasks, int ell, std::uint64_t seed);
+
+enum class order_kind { keep, random, optimal, heuristic };
+
+// "keep", "random", "optimal", "heuristic"; throws core::input_error otherwise.
+order_kind parse_order_kind(std::string_view text);
+std::string_view to_string(order_kind kind) noexcept;
+
+struct ordered {
+  assignment tasks;
+  std::string method;  // what was done: "keep", "random", "matchings", "local search"
+};
+
+// optimal: matchings on regular assignments, local search otherwise.
+ordered apply_order(const assignment& tasks, order_kind kind, int ell, std::uint64_t seed);
+
+}  // namespace pgc::coding
