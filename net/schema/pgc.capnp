@@ -1,0 +1,108 @@
+# The pgc wire format: every frame on a PS <-> worker connection is one Envelope.
+# Rules (STYLE.md item 11): the file id never changes, ordinals are only ever appended, a field
+# is never renamed to mean something else. Bump protocolVersion when old peers cannot cope.
+@0xdef8fac26ee500b2;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("pgc::net::wire");
+
+# Sent in Hello; the PS refuses a worker that speaks another version.
+const protocolVersion :UInt32 = 1;
+
+# Which protocol the cluster runs (DESIGN.md section 1); mirrors coding::scheme_kind.
+enum Scheme {
+  proposed @0;              # Ramamoorthy, Meng, Girimaji: partial work counts
+  original @1;              # gradient coding of Tandon et al. / Ye and Abbe for ell > 1
+  fractionalRepetition @2;  # groups of load workers holding the same chunks
+  ignoreStragglers @3;      # one chunk per worker, the PS rescales the first replies
+  uncoded @4;               # wait for all
+}
+
+# When the PS signals EncodeAndTransmit.
+enum Mode {
+  exact @0;        # as soon as every chunk has ell copies
+  approximate @1;  # at the deadline, or earlier when exact decoding is possible
+}
+
+# Worker -> PS, first message on a connection.
+struct Hello {
+  protocolVersion @0 :UInt32;  # the worker's wire version (protocolVersion above)
+  workerName @1 :Text;         # stable name across reconnects, e.g. "host-3"; for logs and dedup
+}
+
+# PS -> worker, answer to Hello: everything the worker needs to encode on its own.
+struct Welcome {
+  workerId @0 :UInt32;              # i, this worker's index in 0..workers-1
+  workers @1 :UInt32;               # N
+  chunks @2 :UInt32;                # m, number of data chunks
+  ell @3 :UInt32;                   # communication factor, 1 <= ell <= N
+  dimension @4 :UInt64;             # d, length of the model and of every gradient
+  chunkOrder @5 :List(UInt32);      # L_i, this worker's chunks in processing order (ids < m)
+  r @6 :List(Float64);              # R, ell x N, row-major; the decoding matrix of the proposed
+                                    # scheme, from which the worker derives its coefficients
+  scheme @7 :Scheme;                # protocol the cluster runs
+  mode @8 :Mode;                    # exact or approximate signalling
+  heartbeatIntervalMs @9 :UInt32;   # how often the worker sends Heartbeat; the PS drops a worker
+                                    # that stays silent for a few intervals
+  deadlineMs @10 :UInt32;           # approximate mode: T after StartIteration (0 in exact mode);
+                                    # informational, the PS enforces it
+  assignment @11 :List(List(UInt32));  # L_0..L_{N-1}, every worker's ordered list: S_j(s) needs
+                                       # them all; assignment[workerId] equals chunkOrder
+  load @12 :UInt32;                 # delta, chunks per worker (original scheme's construction)
+  seed @13 :UInt64;                 # seed of the random parts of the code (original scheme's H)
+}
+
+# PS -> workers: compute the gradients of your chunks at this model.
+struct StartIteration {
+  iteration @0 :UInt64;       # increases by one per optimizer step
+  model @1 :List(Float64);    # the d model parameters
+}
+
+# Worker -> PS, after each chunk: the worker's entry of the state vector.
+struct Progress {
+  iteration @0 :UInt64;   # the iteration the count belongs to
+  chunksDone @1 :UInt32;  # s_i, a prefix of L_i
+}
+
+# PS -> workers: encode the chunks within this state vector and send the result.
+struct EncodeAndTransmit {
+  iteration @0 :UInt64;       # the iteration this signal belongs to
+  epoch @1 :UInt32;           # 0 first, +1 each time the PS re-signals after losing a worker
+  state @2 :List(UInt32);     # s_0..s_{N-1}; a dropped worker counts 0
+}
+
+# Worker -> PS: the coded vector y_i for (iteration, epoch).
+struct Encoded {
+  iteration @0 :UInt64;       # echoes EncodeAndTransmit.iteration
+  epoch @1 :UInt32;           # echoes EncodeAndTransmit.epoch; older epochs are dropped
+  payload @2 :List(Float64);  # y_i, one block of length ceil(d / ell)
+}
+
+# Either direction: "still alive" when nothing else is sent. Fields may be appended.
+struct Heartbeat {
+}
+
+# Either direction: the sender is leaving in an orderly way.
+struct Shutdown {
+  reason @0 :Text;  # for humans, e.g. "training finished"
+}
+
+# Either direction: the sender rejects something and will usually close the connection.
+struct Error {
+  code @0 :UInt32;  # a pgc::core::errc value
+  text @1 :Text;    # for humans: what was wrong
+}
+
+struct Envelope {
+  union {
+    hello @0 :Hello;
+    welcome @1 :Welcome;
+    startIteration @2 :StartIteration;
+    progress @3 :Progress;
+    encodeAndTransmit @4 :EncodeAndTransmit;
+    encoded @5 :Encoded;
+    heartbeat @6 :Heartbeat;
+    shutdown @7 :Shutdown;
+    error @8 :Error;
+  }
+}

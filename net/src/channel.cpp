@@ -1,0 +1,158 @@
+#include "pgc/net/channel.hpp"
+
+#include <cassert>
+#include <new>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "pgc/core/error.hpp"
+
+namespace pgc::net {
+namespace {
+
+// Small frames (progress, heartbeats) are batched into one system call. One writev takes at
+// most 64 buffers in Asio, and the byte bound keeps write_timeout about one big frame, not many.
+constexpr std::size_t max_batch_buffers = 64;
+constexpr std::size_t max_batch_bytes = std::size_t{1} << 20;
+
+}  // namespace
+
+std::shared_ptr<channel> channel::start(tcp::socket socket, channel_options options) {
+  auto self = std::make_shared<channel>(std::move(socket), options, private_tag{});
+  asio::co_spawn(self->get_executor(), write_loop(self), [self](std::exception_ptr e) {
+    if (!e) return;
+    // The writer handles socket errors itself; what escapes is allocation failure or a bug.
+    // It must not vanish: the channel closes and error() and read() report it.
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::system_error& x) {
+      self->fail(x.code());
+    } catch (const std::bad_alloc&) {
+      self->fail(make_error_code(std::errc::not_enough_memory));
+    } catch (...) {
+      self->fail(make_error_code(std::errc::io_error));
+    }
+  });
+  return self;
+}
+
+channel::channel(tcp::socket socket, channel_options options, private_tag)
+    : socket_(std::move(socket)),
+      options_(options),
+      read_timer_(socket_.get_executor()),
+      write_timer_(socket_.get_executor()),
+      wake_(socket_.get_executor()),
+      header_(options.limits) {
+  boost::system::error_code ignored;
+  remote_ = socket_.remote_endpoint(ignored);
+  // Frames are written whole; Nagle would hold back the tail of every small message.
+  socket_.set_option(tcp::no_delay(true), ignored);
+}
+
+bool channel::send(std::unique_ptr<capnp::MessageBuilder> message) {
+  assert(message != nullptr);
+  if (closed_ || stopping_) return false;
+  outgoing_frame out(std::move(message));
+  if (out.size_bytes() > options_.limits.max_frame_bytes) {
+    fail(core::errc::frame_too_large);
+    return false;
+  }
+  if (out.size_bytes() > options_.max_queued_bytes - queued_bytes_) {
+    fail(make_error_code(std::errc::no_buffer_space));
+    return false;
+  }
+  queued_bytes_ += out.size_bytes();
+  queue_.push_back(std::move(out));
+  wake_.cancel();
+  return true;
+}
+
+void channel::stop() {
+  if (stopping_ || closed_) return;
+  stopping_ = true;
+  wake_.cancel();
+}
+
+void channel::close() {
+  fail(make_error_code(std::errc::operation_canceled));
+}
+
+void channel::fail(std::error_code ec) {
+  if (closed_) return;
+  closed_ = true;
+  error_ = ec;
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  read_timer_.cancel();
+  write_timer_.cancel();
+  wake_.cancel();
+}
+
+awaitable<void> channel::write_loop(std::shared_ptr<channel> self) {
+  std::vector<asio::const_buffer> buffers;
+  while (!self->closed_) {
+    if (self->queue_.empty()) {
+      if (self->stopping_) {
+        // Drained: the peer reads every queued frame and then a clean end of stream.
+        boost::system::error_code ignored;
+        self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        self->close();
+        break;
+      }
+      self->wake_.expires_at(asio::steady_timer::time_point::max());
+      co_await self->wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    buffers.clear();
+    std::size_t frames = 0;
+    std::size_t bytes = 0;
+    for (const auto& out : self->queue_) {
+      if (frames > 0 && (buffers.size() + 1 + out.segments().size() > max_batch_buffers ||
+                         bytes + out.size_bytes() > max_batch_bytes)) {
+        break;
+      }
+      buffers.emplace_back(out.table().data(), out.table().size());
+      for (const auto& segment : out.segments()) {
+        const auto raw = segment.asBytes();
+        buffers.emplace_back(raw.begin(), raw.size());
+      }
+      ++frames;
+      bytes += out.size_bytes();
+    }
+    const auto seq = ++self->write_seq_;
+    self->writing_ = true;
+    self->write_timer_.expires_after(self->options_.write_timeout);
+    self->write_timer_.async_wait([self, seq](std::error_code ec) {
+      if (!ec && self->writing_ && self->write_seq_ == seq) self->fail(core::errc::timeout);
+    });
+    const auto [ec, written] =
+        co_await asio::async_write(self->socket_, buffers, asio::as_tuple(asio::use_awaitable));
+    self->writing_ = false;
+    self->write_timer_.cancel();
+    if (ec) {
+      self->fail(ec);
+      break;
+    }
+    assert(written == bytes);
+    self->queue_.erase(self->queue_.begin(), self->queue_.begin() + static_cast<long>(frames));
+    self->queued_bytes_ -= bytes;
+  }
+  // Closed: nothing will be written any more.
+  self->queue_.clear();
+  self->queued_bytes_ = 0;
+}
+
+bool is_end_of_stream(std::error_code ec) noexcept {
+  return ec == std::error_code(asio::error::make_error_code(asio::error::eof));
+}
+
+bool is_aborted(std::error_code ec) noexcept {
+  // Asio's operation_aborted is ECANCELED in the system category; close() uses the generic one.
+  return ec == std::errc::operation_canceled;
+}
+
+}  // namespace pgc::net

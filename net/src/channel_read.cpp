@@ -1,0 +1,82 @@
+// channel::read() lives in its own translation unit: Asio coroutine code is slow to compile,
+// and the reader and the writer then build in parallel.
+#include <array>
+#include <cassert>
+#include <string>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "pgc/core/error.hpp"
+#include "pgc/net/channel.hpp"
+#include "pgc/net/envelope.hpp"
+
+namespace pgc::net {
+
+std::system_error channel::read_failure(boost::system::error_code ec, bool at_frame_start) {
+  if (closed_) return std::system_error(error_);  // timeout, close() or the writer's error
+  if (ec == asio::error::eof && !at_frame_start) {
+    fail(core::errc::bad_message);
+    return std::system_error(error_, "truncated frame");
+  }
+  fail(ec);
+  return std::system_error(error_);
+}
+
+awaitable<frame> channel::read() {
+  // The owner may drop its pointer while this read waits.
+  const auto self = shared_from_this();
+  if (read_error_) throw std::system_error(read_error_, "an earlier frame was malformed");
+  if (closed_) throw std::system_error(error_);
+  assert(!reading_);  // one reader per channel
+  reading_ = true;
+  const auto seq = ++read_seq_;
+  read_timer_.expires_after(options_.read_timeout);
+  read_timer_.async_wait([self, seq](std::error_code ec) {
+    if (!ec && self->reading_ && self->read_seq_ == seq) self->fail(core::errc::timeout);
+  });
+  struct done_reading {
+    channel& c;
+    ~done_reading() {
+      c.reading_ = false;
+      c.read_timer_.cancel();
+    }
+  } guard{*this};
+  const auto token = asio::as_tuple(asio::use_awaitable);
+
+  std::array<std::byte, frame_header::prefix_bytes> prefix;
+  {
+    const auto [ec, n] = co_await asio::async_read(socket_, asio::buffer(prefix), token);
+    if (ec) throw read_failure(ec, n == 0);
+  }
+  if (const auto ec = header_.parse_prefix(prefix)) {
+    read_error_ = ec;
+    throw std::system_error(ec, "too many segments in frame");
+  }
+  {
+    const auto rest = header_.rest_buffer();
+    const auto [ec, n] =
+        co_await asio::async_read(socket_, asio::buffer(rest.data(), rest.size()), token);
+    if (ec) throw read_failure(ec, false);
+  }
+  if (const auto ec = header_.parse_rest()) {
+    read_error_ = ec;
+    throw std::system_error(ec, "segment table announces more than the limit of " +
+                                    std::to_string(options_.limits.max_frame_bytes) + " bytes");
+  }
+  // Only now, with the size known to be within the limit, is memory committed.
+  auto body = std::make_unique_for_overwrite<capnp::word[]>(header_.body_words());
+  {
+    const auto [ec, n] = co_await asio::async_read(
+        socket_, asio::buffer(body.get(), header_.body_words() * sizeof(capnp::word)), token);
+    if (ec) throw read_failure(ec, false);
+  }
+  frame f(header_, std::move(body));
+  if (auto why = frame_problem(f); !why.empty()) {
+    throw std::system_error(make_error_code(core::errc::bad_message), why);
+  }
+  co_return f;
+}
+
+}  // namespace pgc::net

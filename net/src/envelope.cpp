@@ -1,0 +1,149 @@
+#include "pgc/net/envelope.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include <capnp/any.h>
+#include <kj/exception.h>
+
+namespace pgc::net {
+namespace {
+
+using which = wire::Envelope::Which;
+
+// Worker names and texts are for humans and logs; a peer has no reason to send megabytes.
+constexpr std::size_t max_text_bytes = 4096;
+
+std::string text_problem(const char* field, capnp::Text::Reader text) {
+  if (text.size() > max_text_bytes) {
+    return std::string(field) + " is longer than " + std::to_string(max_text_bytes) + " bytes";
+  }
+  return {};
+}
+
+std::string welcome_problem(wire::Welcome::Reader w) {
+  const std::uint64_t n = w.getWorkers();
+  const std::uint64_t m = w.getChunks();
+  const std::uint64_t ell = w.getEll();
+  if (n == 0 || m == 0 || ell == 0 || w.getDimension() == 0) {
+    return "welcome: workers, chunks, ell and dimension must be positive";
+  }
+  if (ell > n) return "welcome: ell exceeds the number of workers";
+  if (w.getWorkerId() >= n) return "welcome: worker id is not below the number of workers";
+  const auto r = w.getR();
+  if (r.size() != ell * n) {
+    return "welcome: R has " + std::to_string(r.size()) +
+           " entries; ell * N = " + std::to_string(ell * n);
+  }
+  for (const double x : r) {
+    if (!std::isfinite(x)) return "welcome: R has a non-finite entry";
+  }
+  const auto chunk_list_problem = [&](capnp::List<std::uint32_t>::Reader list) -> std::string {
+    // Sorting a copy finds duplicates without an m-sized table (m comes from the peer).
+    std::vector<std::uint32_t> ids;
+    ids.reserve(list.size());
+    for (const std::uint32_t id : list)
+      ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    if (!ids.empty() && ids.back() >= m) return "a chunk id is not below the number of chunks";
+    if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) return "a chunk is listed twice";
+    return {};
+  };
+  const auto order = w.getChunkOrder();
+  if (auto why = chunk_list_problem(order); !why.empty()) return "welcome: chunk order: " + why;
+  const auto lists = w.getAssignment();
+  if (lists.size() != n) {
+    return "welcome: the assignment has " + std::to_string(lists.size()) + " lists for " +
+           std::to_string(n) + " workers";
+  }
+  for (std::uint32_t i = 0; i < lists.size(); ++i) {
+    if (auto why = chunk_list_problem(lists[i]); !why.empty()) {
+      return "welcome: list of worker " + std::to_string(i) + ": " + why;
+    }
+  }
+  const auto own = lists[w.getWorkerId()];
+  bool same = own.size() == order.size();
+  for (std::uint32_t p = 0; same && p < own.size(); ++p)
+    same = own[p] == order[p];
+  if (!same) return "welcome: the chunk order differs from the worker's list in the assignment";
+  return {};
+}
+
+std::string problem(wire::Envelope::Reader e) {
+  switch (e.which()) {
+    case which::HELLO:
+      return text_problem("hello: worker name", e.getHello().getWorkerName());
+    case which::WELCOME:
+      return welcome_problem(e.getWelcome());
+    case which::START_ITERATION:
+      e.getStartIteration().getModel();
+      return {};
+    case which::PROGRESS:
+      e.getProgress();
+      return {};
+    case which::ENCODE_AND_TRANSMIT:
+      if (e.getEncodeAndTransmit().getState().size() == 0) {
+        return "encode and transmit: empty state vector";
+      }
+      return {};
+    case which::ENCODED:
+      e.getEncoded().getPayload();
+      return {};
+    case which::HEARTBEAT:
+      e.getHeartbeat();
+      return {};
+    case which::SHUTDOWN:
+      return text_problem("shutdown: reason", e.getShutdown().getReason());
+    case which::ERROR:
+      return text_problem("error: text", e.getError().getText());
+  }
+  // A newer peer's kind, or garbage in the tag.
+  return "unknown message kind " + std::to_string(static_cast<unsigned>(e.which()));
+}
+
+}  // namespace
+
+std::string envelope_problem(wire::Envelope::Reader envelope) {
+  try {
+    return problem(envelope);
+  } catch (const kj::Exception& e) {
+    // Pointers out of bounds, wrong element sizes, limits exceeded, text without its NUL.
+    return "malformed message: " + std::string(e.getDescription().cStr());
+  }
+}
+
+std::string frame_problem(const frame& f) {
+  try {
+    return envelope_problem(f.envelope());
+  } catch (const kj::Exception& e) {
+    return "malformed message: " + std::string(e.getDescription().cStr());
+  }
+}
+
+std::string_view kind_name(wire::Envelope::Which kind) noexcept {
+  switch (kind) {
+    case which::HELLO:
+      return "hello";
+    case which::WELCOME:
+      return "welcome";
+    case which::START_ITERATION:
+      return "start_iteration";
+    case which::PROGRESS:
+      return "progress";
+    case which::ENCODE_AND_TRANSMIT:
+      return "encode_and_transmit";
+    case which::ENCODED:
+      return "encoded";
+    case which::HEARTBEAT:
+      return "heartbeat";
+    case which::SHUTDOWN:
+      return "shutdown";
+    case which::ERROR:
+      return "error";
+  }
+  return "unknown";
+}
+
+}  // namespace pgc::net

@@ -1,0 +1,84 @@
+#include <limits>
+
+#include <capnp/any.h>
+#include <capnp/message.h>
+#include <doctest/doctest.h>
+
+#include "pgc/net/envelope.hpp"
+#include "wire_samples.hpp"
+
+namespace {
+
+namespace wire = pgc::net::wire;
+using pgc::net::envelope_problem;
+using pgc::net::test::wire_kind;
+
+// A valid Welcome, changed by `edit`, and the problem the check reports.
+template <class Edit>
+std::string welcome_problem(Edit edit) {
+  capnp::MallocMessageBuilder message;
+  auto w = message.initRoot<wire::Envelope>().initWelcome();
+  pgc::net::test::fill_welcome(w);
+  edit(w);
+  return envelope_problem(message.getRoot<wire::Envelope>().asReader());
+}
+
+}  // namespace
+
+TEST_CASE("every sample message passes the envelope check") {
+  for (const auto kind : pgc::net::test::all_kinds) {
+    auto message = pgc::net::test::make_message(kind);
+    CHECK(envelope_problem(message->getRoot<wire::Envelope>().asReader()) == "");
+  }
+}
+
+TEST_CASE("a welcome whose R is not ell by N entries is rejected") {
+  const auto why = welcome_problem([](wire::Welcome::Builder w) { w.initR(5); });
+  CHECK(why == "welcome: R has 5 entries; ell * N = 6");
+}
+
+TEST_CASE("a welcome with inconsistent sizes or chunk lists is rejected") {
+  CHECK(welcome_problem([](wire::Welcome::Builder w) { w.setEll(4); }) ==
+        "welcome: ell exceeds the number of workers");
+  CHECK(welcome_problem([](wire::Welcome::Builder w) {
+          w.setDimension(0);
+        }).find("must be positive") != std::string::npos);
+  CHECK(welcome_problem([](wire::Welcome::Builder w) { w.setWorkerId(3); }).find("worker id") !=
+        std::string::npos);
+  CHECK(welcome_problem([](wire::Welcome::Builder w) { w.getChunkOrder().set(1, 3); }) ==
+        "welcome: chunk order: a chunk id is not below the number of chunks");
+  CHECK(welcome_problem([](wire::Welcome::Builder w) { w.getAssignment()[2].set(1, 2); }) ==
+        "welcome: list of worker 2: a chunk is listed twice");
+  CHECK(welcome_problem([](wire::Welcome::Builder w) { w.getChunkOrder().set(1, 0); }) ==
+        "welcome: the chunk order differs from the worker's list in the assignment");
+  CHECK(welcome_problem([](wire::Welcome::Builder w) { w.initAssignment(2); }) ==
+        "welcome: the assignment has 2 lists for 3 workers");
+  CHECK(welcome_problem([](wire::Welcome::Builder w) {
+          w.getR().set(0, std::numeric_limits<double>::quiet_NaN());
+        }) == "welcome: R has a non-finite entry");
+}
+
+TEST_CASE("an encode and transmit without a state vector is rejected") {
+  capnp::MallocMessageBuilder message;
+  message.initRoot<wire::Envelope>().initEncodeAndTransmit().setIteration(1);
+  CHECK(envelope_problem(message.getRoot<wire::Envelope>().asReader()) ==
+        "encode and transmit: empty state vector");
+}
+
+TEST_CASE("an unknown message kind is named by its number") {
+  capnp::MallocMessageBuilder message;
+  auto e = message.initRoot<wire::Envelope>();
+  e.initHeartbeat();
+  // The union tag is the first 16 bits of the data section; a newer peer could send 99.
+  auto data = capnp::AnyStruct::Builder(std::move(e)).getDataSection();
+  data[0] = 99;
+  data[1] = 0;
+  CHECK(envelope_problem(message.getRoot<wire::Envelope>().asReader()) ==
+        "unknown message kind 99");
+}
+
+TEST_CASE("message kinds have stable names for logs") {
+  CHECK(pgc::net::kind_name(wire_kind::HELLO) == "hello");
+  CHECK(pgc::net::kind_name(wire_kind::ENCODE_AND_TRANSMIT) == "encode_and_transmit");
+  CHECK(pgc::net::kind_name(wire_kind::ERROR) == "error");
+}
