@@ -80,7 +80,7 @@ int run(const assign_options& o) {
     out["regular"] = a.is_regular();
     out["qmax"] = qmax;
     if (a.is_regular()) {
-      out["qmax_regular_optimum"] = coding::q_max_regular_optimum(a.workers(), a.load(0), o.ell);
+      out["qmax_balanced_order"] = coding::q_max_balanced_order(a.workers(), a.load(0), o.ell);
     }
     out["total_load"] = a.total_load();
     boost::json::array lists;
@@ -106,8 +106,8 @@ int run(const assign_options& o) {
   for (int r : replication) std::cout << ' ' << r;
   std::cout << "\nQ_max = " << qmax << " of " << a.total_load() << " chunk copies";
   if (a.is_regular()) {
-    std::cout << " (regular-graph optimum "
-              << coding::q_max_regular_optimum(a.workers(), a.load(0), o.ell) << ")";
+    std::cout << " (balanced order: "
+              << coding::q_max_balanced_order(a.workers(), a.load(0), o.ell) << ")";
   }
   std::cout << '\n';
   return 0;

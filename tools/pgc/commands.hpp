@@ -13,5 +13,6 @@ namespace pgc::tools {
 using command = std::function<int()>;
 
 command add_assign_command(CLI::App& app);
+command add_sim_command(CLI::App& app);
 
 }  // namespace pgc::tools

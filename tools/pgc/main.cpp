@@ -15,9 +15,23 @@ int main(int argc, char** argv) {
 
   // Each subcommand adds itself to `app`; remember which runner belongs to which subcommand.
   std::map<CLI::App*, pgc::tools::command> commands;
-  for (auto add : {&pgc::tools::add_assign_command}) {
+  for (auto add : {&pgc::tools::add_assign_command, &pgc::tools::add_sim_command}) {
     auto run = add(app);
     commands.emplace(app.get_subcommands({}).back(), std::move(run));
+  }
+
+  // CLI11 would only say "a subcommand is required"; name the unknown one instead.
+  const auto known = [&](const std::string& name) {
+    for (const auto& entry : commands) {
+      if (entry.first->get_name() == name) return true;
+    }
+    return false;
+  };
+  if (argc > 1 && argv[1][0] != '-' && !known(argv[1])) {
+    std::cerr << "pgc: unknown command '" << argv[1] << "' (commands:";
+    for (const auto& entry : commands) std::cerr << ' ' << entry.first->get_name();
+    std::cerr << ")\n(see pgc --help)\n";
+    return 2;
   }
 
   try {
