@@ -14,7 +14,9 @@ namespace {
 
 using core::input_error;
 
-std::string worker_name(std::size_t i) { return "worker " + std::to_string(i); }
+std::string worker_name(std::size_t i) {
+  return "worker " + std::to_string(i);
+}
 
 }  // namespace
 
@@ -111,7 +113,8 @@ assignment assignment::reordered(std::vector<std::vector<int>> lists) const {
     auto b = lists_[w];
     std::sort(a.begin(), a.end());
     std::sort(b.begin(), b.end());
-    if (a != b) throw input_error("new list of " + worker_name(w) + " is not a permutation of its old one");
+    if (a != b)
+      throw input_error("new list of " + worker_name(w) + " is not a permutation of its old one");
   }
   return assignment(chunks_, std::move(lists));
 }
@@ -126,7 +129,8 @@ assignment cyclic(int workers, int load, int chunks) {
   std::vector<std::vector<int>> lists(static_cast<std::size_t>(workers));
   for (int w = 0; w < workers; ++w) {
     const auto first = static_cast<int>(static_cast<std::int64_t>(w) * chunks / workers);
-    for (int k = 0; k < load; ++k) lists[static_cast<std::size_t>(w)].push_back((first + k) % chunks);
+    for (int k = 0; k < load; ++k)
+      lists[static_cast<std::size_t>(w)].push_back((first + k) % chunks);
   }
   return assignment(chunks, std::move(lists));
 }
@@ -140,7 +144,8 @@ assignment fractional_repetition(int workers, int load) {
   std::vector<std::vector<int>> lists(static_cast<std::size_t>(workers));
   for (int w = 0; w < workers; ++w) {
     const int group = w / load;
-    for (int k = 0; k < load; ++k) lists[static_cast<std::size_t>(w)].push_back(group * load + k);
+    for (int k = 0; k < load; ++k)
+      lists[static_cast<std::size_t>(w)].push_back(group * load + k);
   }
   return assignment(workers, std::move(lists));
 }
@@ -155,11 +160,13 @@ assignment random_regular(int workers, int load, std::uint64_t seed) {
   // (w1,c2),(w2,c1) that keep it simple; degrees never change, so the result stays regular.
   std::vector<std::set<int>> held(static_cast<std::size_t>(workers));
   for (int w = 0; w < workers; ++w) {
-    for (int k = 0; k < load; ++k) held[static_cast<std::size_t>(w)].insert((w + k) % workers);
+    for (int k = 0; k < load; ++k)
+      held[static_cast<std::size_t>(w)].insert((w + k) % workers);
   }
   std::vector<std::pair<int, int>> edges;
   for (int w = 0; w < workers; ++w) {
-    for (int c : held[static_cast<std::size_t>(w)]) edges.emplace_back(w, c);
+    for (int c : held[static_cast<std::size_t>(w)])
+      edges.emplace_back(w, c);
   }
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<std::size_t> pick(0, edges.size() - 1);
@@ -178,7 +185,8 @@ assignment random_regular(int workers, int load, std::uint64_t seed) {
     std::swap(c1, c2);
   }
   std::vector<std::vector<int>> lists(static_cast<std::size_t>(workers));
-  for (std::size_t w = 0; w < lists.size(); ++w) lists[w].assign(held[w].begin(), held[w].end());
+  for (std::size_t w = 0; w < lists.size(); ++w)
+    lists[w].assign(held[w].begin(), held[w].end());
   return assignment(workers, std::move(lists));
 }
 
@@ -191,17 +199,20 @@ assignment parse_assignment(std::string_view text, int chunks) {
     const auto eol = text.find('\n');
     std::string_view line = text.substr(0, eol);
     text = eol == std::string_view::npos ? std::string_view{} : text.substr(eol + 1);
-    if (const auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    if (const auto hash = line.find('#'); hash != std::string_view::npos)
+      line = line.substr(0, hash);
 
     std::vector<int> list;
     bool any = false;
     bool dash = false;
     std::size_t i = 0;
     while (i < line.size()) {
-      while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+        ++i;
       if (i == line.size()) break;
       std::size_t j = i;
-      while (j < line.size() && line[j] != ' ' && line[j] != '\t' && line[j] != '\r') ++j;
+      while (j < line.size() && line[j] != ' ' && line[j] != '\t' && line[j] != '\r')
+        ++j;
       const std::string_view token = line.substr(i, j - i);
       i = j;
       any = true;
@@ -212,8 +223,8 @@ assignment parse_assignment(std::string_view text, int chunks) {
       int value = 0;
       const auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
       if (ec != std::errc{} || ptr != token.data() + token.size() || value < 0) {
-        throw input_error("assignment line " + std::to_string(line_no) + ": '" + std::string(token) +
-                          "' is not a chunk id (a non-negative integer)");
+        throw input_error("assignment line " + std::to_string(line_no) + ": '" +
+                          std::string(token) + "' is not a chunk id (a non-negative integer)");
       }
       list.push_back(value);
       largest = std::max(largest, value);
@@ -234,7 +245,8 @@ std::string format_assignment(const assignment& a) {
   std::ostringstream out;
   for (const auto& list : a.lists()) {
     if (list.empty()) out << '-';
-    for (std::size_t p = 0; p < list.size(); ++p) out << (p ? " " : "") << list[p];
+    for (std::size_t p = 0; p < list.size(); ++p)
+      out << (p ? " " : "") << list[p];
     out << '\n';
   }
   return out.str();

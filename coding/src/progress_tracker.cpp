@@ -46,7 +46,8 @@ void progress_tracker::report(int worker, int done) {
 void progress_tracker::add(int worker, int from, int to) {
   const auto list = tasks_->list(worker);
   for (int p = from; p < to; ++p) {
-    if (++copies_[static_cast<std::size_t>(list[static_cast<std::size_t>(p)])] == ell_) --below_ell_;
+    if (++copies_[static_cast<std::size_t>(list[static_cast<std::size_t>(p)])] == ell_)
+      --below_ell_;
   }
   state_[static_cast<std::size_t>(worker)] = to;
   processed_ += to - from;
@@ -74,7 +75,8 @@ void progress_tracker::remove(int worker) {
   if (done == tasks_->load(worker)) set_finished(worker, false);
   const auto list = tasks_->list(worker);
   for (int p = 0; p < done; ++p) {
-    if (copies_[static_cast<std::size_t>(list[static_cast<std::size_t>(p)])]-- == ell_) ++below_ell_;
+    if (copies_[static_cast<std::size_t>(list[static_cast<std::size_t>(p)])]-- == ell_)
+      ++below_ell_;
   }
   state_[static_cast<std::size_t>(worker)] = 0;
   processed_ -= done;
@@ -86,7 +88,8 @@ void progress_tracker::set_state(const state_vector& s) {
                             std::to_string(state_.size()));
   }
   reset();
-  for (std::size_t w = 0; w < s.size(); ++w) report(static_cast<int>(w), s[w]);
+  for (std::size_t w = 0; w < s.size(); ++w)
+    report(static_cast<int>(w), s[w]);
 }
 
 }  // namespace pgc::coding

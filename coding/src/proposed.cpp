@@ -17,7 +17,8 @@ Eigen::MatrixXd make_r(int ell, int workers, std::uint64_t seed) {
   Eigen::MatrixXd r(ell, workers);
   // Column by column, so the first columns do not depend on N.
   for (Eigen::Index c = 0; c < r.cols(); ++c) {
-    for (Eigen::Index k = 0; k < r.rows(); ++k) r(k, c) = normal(rng);
+    for (Eigen::Index k = 0; k < r.rows(); ++k)
+      r(k, c) = normal(rng);
   }
   return r;
 }
@@ -28,8 +29,9 @@ proposed::proposed(assignment tasks, int ell, std::uint64_t seed)
 proposed::proposed(assignment tasks, Eigen::MatrixXd r)
     : scheme(std::move(tasks), static_cast<int>(r.rows())), r_(std::move(r)) {
   if (r_.cols() != workers()) {
-    throw core::input_error("R has " + std::to_string(r_.cols()) + " columns, expected one per worker (" +
-                            std::to_string(workers()) + ")");
+    throw core::input_error("R has " + std::to_string(r_.cols()) +
+                            " columns, expected one per worker (" + std::to_string(workers()) +
+                            ")");
   }
   if (!r_.allFinite()) throw core::input_error("R has a non-finite entry");
 }

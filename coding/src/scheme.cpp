@@ -41,8 +41,10 @@ void check_state(const scheme& code, const state_vector& s) {
 void check_from(const scheme& code, std::span<const int> from) {
   std::vector<bool> seen(static_cast<std::size_t>(code.workers()), false);
   for (int w : from) {
-    if (w < 0 || w >= code.workers()) throw input_error("reply from unknown worker " + std::to_string(w));
-    if (seen[static_cast<std::size_t>(w)]) throw input_error("two replies from worker " + std::to_string(w));
+    if (w < 0 || w >= code.workers())
+      throw input_error("reply from unknown worker " + std::to_string(w));
+    if (seen[static_cast<std::size_t>(w)])
+      throw input_error("two replies from worker " + std::to_string(w));
     seen[static_cast<std::size_t>(w)] = true;
   }
 }
@@ -71,7 +73,8 @@ std::vector<Eigen::MatrixXd> mixing(const scheme& code, const state_vector& s,
 Eigen::VectorXd encode(const scheme& code, int worker, const state_vector& s,
                        const Eigen::Ref<const Eigen::MatrixXd>& chunk_gradients) {
   check_state(code, s);
-  if (worker < 0 || worker >= code.workers()) throw input_error("unknown worker " + std::to_string(worker));
+  if (worker < 0 || worker >= code.workers())
+    throw input_error("unknown worker " + std::to_string(worker));
   const Eigen::MatrixXd c = code.encoding(worker, s);
   if (chunk_gradients.cols() < c.rows()) {
     throw input_error("worker " + std::to_string(worker) + " has " +
@@ -118,13 +121,15 @@ double expected_error(const scheme& code, const state_vector& s, std::span<const
   const block_layout layout{d, ell};
   Eigen::MatrixXd weight(ell, ell);  // shared real coordinates of blocks k and u
   for (int k = 0; k < ell; ++k) {
-    for (int u = 0; u < ell; ++u) weight(k, u) = std::min(layout.length(k), layout.length(u));
+    for (int u = 0; u < ell; ++u)
+      weight(k, u) = std::min(layout.length(k), layout.length(u));
   }
   const Eigen::MatrixXd dec = from.empty() ? Eigen::MatrixXd(ell, 0) : code.decoding(s, from);
   const auto m = mixing(code, s, from, dec);
   const Eigen::MatrixXd eye = Eigen::MatrixXd::Identity(ell, ell);
   double err = 0.0;
-  for (const auto& mj : m) err += ((mj - eye).array().square() * weight.array()).sum();
+  for (const auto& mj : m)
+    err += ((mj - eye).array().square() * weight.array()).sum();
   return err / (static_cast<double>(code.chunks()) * d);
 }
 
@@ -143,7 +148,8 @@ Eigen::MatrixXd least_squares_decoding(const scheme& code, const state_vector& s
     }
   }
   Eigen::MatrixXd target = Eigen::MatrixXd::Zero(cols, ell);  // J^T
-  for (Eigen::Index j = 0; j < code.chunks(); ++j) target.middleRows(j * ell, ell).setIdentity();
+  for (Eigen::Index j = 0; j < code.chunks(); ++j)
+    target.middleRows(j * ell, ell).setIdentity();
   // D^T = argmin |E^T D^T - J^T|, minimum norm.
   const Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXd> cod(e.transpose());
   return cod.solve(target).transpose();

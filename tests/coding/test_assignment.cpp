@@ -1,10 +1,9 @@
-#include "pgc/coding/assignment.hpp"
-
-#include <doctest/doctest.h>
-
 #include <algorithm>
 #include <set>
 
+#include <doctest/doctest.h>
+
+#include "pgc/coding/assignment.hpp"
 #include "pgc/core/error.hpp"
 
 using namespace pgc::coding;
@@ -82,22 +81,25 @@ TEST_CASE("every validation error names the problem") {
   CHECK_THROWS_WITH_AS(assignment(3, {{0, 1}, {2, 3}}),
                        doctest::Contains("worker 1, position 1: chunk id 3 is out of range [0, 3)"),
                        input_error);
-  CHECK_THROWS_WITH_AS(assignment(3, {{0, -1}, {2}}), doctest::Contains("chunk id -1 is out of range"),
-                       input_error);
-  CHECK_THROWS_WITH_AS(assignment(3, {{0, 1, 0}, {2}}), doctest::Contains("worker 0 holds chunk 0 twice"),
-                       input_error);
-  CHECK_THROWS_WITH_AS(assignment(4, {{0, 1}, {2}}), doctest::Contains("chunk 3 is held by no worker"),
-                       input_error);
+  CHECK_THROWS_WITH_AS(assignment(3, {{0, -1}, {2}}),
+                       doctest::Contains("chunk id -1 is out of range"), input_error);
+  CHECK_THROWS_WITH_AS(assignment(3, {{0, 1, 0}, {2}}),
+                       doctest::Contains("worker 0 holds chunk 0 twice"), input_error);
+  CHECK_THROWS_WITH_AS(assignment(4, {{0, 1}, {2}}),
+                       doctest::Contains("chunk 3 is held by no worker"), input_error);
   CHECK_THROWS_WITH_AS(assignment(1, {}), doctest::Contains("at least one worker"), input_error);
-  CHECK_THROWS_WITH_AS(cyclic(4, 2).check_ell(3),
-                       doctest::Contains("ell = 3 is larger than the replication of chunk 0 (held by 2 workers)"),
+  CHECK_THROWS_WITH_AS(
+      cyclic(4, 2).check_ell(3),
+      doctest::Contains("ell = 3 is larger than the replication of chunk 0 (held by 2 workers)"),
+      input_error);
+  CHECK_THROWS_WITH_AS(cyclic(4, 2).check_ell(0), doctest::Contains("ell must be at least 1"),
                        input_error);
-  CHECK_THROWS_WITH_AS(cyclic(4, 2).check_ell(0), doctest::Contains("ell must be at least 1"), input_error);
   CHECK_NOTHROW(cyclic(4, 2).check_ell(2));
   CHECK_THROWS_WITH_AS(parse_assignment("0 1\n1 x\n"),
                        doctest::Contains("assignment line 2: 'x' is not a chunk id"), input_error);
   CHECK_THROWS_WITH_AS(parse_assignment("0 -\n"), doctest::Contains("line 1: '-'"), input_error);
-  CHECK_THROWS_WITH_AS(parse_assignment("# nothing\n"), doctest::Contains("no workers"), input_error);
+  CHECK_THROWS_WITH_AS(parse_assignment("# nothing\n"), doctest::Contains("no workers"),
+                       input_error);
   CHECK_THROWS_WITH_AS(parse_assignment("0 1\n1 7\n", 4), doctest::Contains("out of range [0, 4)"),
                        input_error);
   CHECK_THROWS_WITH_AS(cyclic(3, 4), doctest::Contains("--load"), input_error);

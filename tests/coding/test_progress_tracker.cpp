@@ -1,9 +1,8 @@
-#include "pgc/coding/progress_tracker.hpp"
+#include <random>
 
 #include <doctest/doctest.h>
 
-#include <random>
-
+#include "pgc/coding/progress_tracker.hpp"
 #include "pgc/core/error.hpp"
 
 using namespace pgc::coding;
@@ -86,7 +85,8 @@ TEST_CASE("reports never go backwards and removing a worker takes its copies awa
 TEST_CASE("bad reports are rejected with a message") {
   const auto a = cyclic(4, 2);
   progress_tracker t(a, 1);
-  CHECK_THROWS_WITH_AS(t.report(4, 1), doctest::Contains("unknown worker 4"), pgc::core::input_error);
+  CHECK_THROWS_WITH_AS(t.report(4, 1), doctest::Contains("unknown worker 4"),
+                       pgc::core::input_error);
   CHECK_THROWS_WITH_AS(t.report(0, 3), doctest::Contains("reports 3 chunks done but holds 2"),
                        pgc::core::input_error);
   CHECK_THROWS_AS(t.report(0, -1), pgc::core::input_error);

@@ -1,14 +1,12 @@
-#include "pgc/coding/proposed.hpp"
-
-#include <doctest/doctest.h>
-
 #include <algorithm>
 #include <cmath>
 #include <random>
 
 #include <Eigen/Dense>
+#include <doctest/doctest.h>
 
 #include "pgc/coding/progress_tracker.hpp"
+#include "pgc/coding/proposed.hpp"
 #include "pgc/core/error.hpp"
 
 using namespace pgc::coding;
@@ -27,8 +25,12 @@ cluster_case random_case(std::mt19937_64& rng, int max_workers, int max_ell) {
   std::vector<std::vector<int>> lists;
   int chunks = n;
   switch (rng() % 4) {
-    case 0: lists = cyclic(n, delta).lists(); break;
-    case 1: lists = random_regular(n, delta, rng()).lists(); break;
+    case 0:
+      lists = cyclic(n, delta).lists();
+      break;
+    case 1:
+      lists = random_regular(n, delta, rng()).lists();
+      break;
     case 2: {
       const int d = delta;
       const int groups = std::max(1, n / d);
@@ -48,9 +50,12 @@ cluster_case random_case(std::mt19937_64& rng, int max_workers, int max_ell) {
       }
     }
   }
-  for (auto& l : lists) std::shuffle(l.begin(), l.end(), rng);
+  for (auto& l : lists)
+    std::shuffle(l.begin(), l.end(), rng);
   assignment tasks(chunks, std::move(lists));
-  const int ell = 1 + static_cast<int>(rng() % static_cast<unsigned>(std::min(tasks.min_replication(), max_ell)));
+  const int ell =
+      1 +
+      static_cast<int>(rng() % static_cast<unsigned>(std::min(tasks.min_replication(), max_ell)));
   return {std::move(tasks), ell};
 }
 
@@ -60,7 +65,8 @@ state_vector random_state(std::mt19937_64& rng, const assignment& tasks) {
   const bool late = rng() % 2 == 0;
   for (int w = 0; w < tasks.workers(); ++w) {
     const int load = tasks.load(w);
-    const int drop = late ? static_cast<int>(rng() % 3) : static_cast<int>(rng() % static_cast<unsigned>(load + 1));
+    const int drop = late ? static_cast<int>(rng() % 3)
+                          : static_cast<int>(rng() % static_cast<unsigned>(load + 1));
     s[static_cast<std::size_t>(w)] = std::max(0, load - drop);
   }
   return s;
@@ -71,7 +77,8 @@ Eigen::MatrixXd random_gradients(std::mt19937_64& rng, int chunks, int d) {
   std::normal_distribution<double> normal;
   Eigen::MatrixXd g(d, chunks);
   for (Eigen::Index c = 0; c < g.cols(); ++c) {
-    for (Eigen::Index r = 0; r < g.rows(); ++r) g(r, c) = normal(rng);
+    for (Eigen::Index r = 0; r < g.rows(); ++r)
+      g(r, c) = normal(rng);
   }
   return g;
 }
@@ -84,7 +91,8 @@ Eigen::VectorXd round_trip(const proposed& code, const state_vector& s, const Ei
   for (std::size_t t = 0; t < from.size(); ++t) {
     const auto list = code.tasks().list(from[t]);
     Eigen::MatrixXd mine(g.rows(), static_cast<Eigen::Index>(list.size()));
-    for (std::size_t p = 0; p < list.size(); ++p) mine.col(static_cast<Eigen::Index>(p)) = g.col(list[p]);
+    for (std::size_t p = 0; p < list.size(); ++p)
+      mine.col(static_cast<Eigen::Index>(p)) = g.col(list[p]);
     coded.col(static_cast<Eigen::Index>(t)) = encode(code, from[t], s, mine);
   }
   return decode(code, s, from, coded, static_cast<int>(g.rows()));
@@ -120,7 +128,8 @@ TEST_CASE("decode of encode equals the sum of chunk gradients whenever the track
     tracker.set_state(s);
     if (!tracker.covered()) continue;
     ++ready_cases;
-    const int d = ell * (1 + static_cast<int>(rng() % 4)) + static_cast<int>(rng() % static_cast<unsigned>(ell));
+    const int d = ell * (1 + static_cast<int>(rng() % 4)) +
+                  static_cast<int>(rng() % static_cast<unsigned>(ell));
     const Eigen::MatrixXd g = random_gradients(rng, code.chunks(), std::max(d, 1));
     const Eigen::VectorXd sum = g.rowwise().sum();
     const double rel = (round_trip(code, s, g) - sum).norm() / sum.norm();
@@ -154,7 +163,8 @@ TEST_CASE("when not ready the measured error matches the error model within a fe
     const Eigen::MatrixXd g = random_gradients(rng, code.chunks(), d);
     const Eigen::VectorXd sum = g.rowwise().sum();
     // E|g - decode|^2 / E|g|^2 with E|g|^2 = m d.
-    const double measured = (round_trip(code, s, g) - sum).squaredNorm() / (static_cast<double>(code.chunks()) * d);
+    const double measured =
+        (round_trip(code, s, g) - sum).squaredNorm() / (static_cast<double>(code.chunks()) * d);
     CAPTURE(round);
     CAPTURE(ell);
     CAPTURE(model);
@@ -212,8 +222,8 @@ TEST_CASE("workers compute their coefficients alone and agree with the decoder")
 
 TEST_CASE("the proposed scheme rejects a malformed R and bad states") {
   const auto a = cyclic(4, 2);
-  CHECK_THROWS_WITH_AS(proposed(a, Eigen::MatrixXd::Ones(2, 3)), doctest::Contains("R has 3 columns"),
-                       pgc::core::input_error);
+  CHECK_THROWS_WITH_AS(proposed(a, Eigen::MatrixXd::Ones(2, 3)),
+                       doctest::Contains("R has 3 columns"), pgc::core::input_error);
   Eigen::MatrixXd nan = Eigen::MatrixXd::Ones(1, 4);
   nan(0, 1) = std::nan("");
   CHECK_THROWS_AS(proposed(a, nan), pgc::core::input_error);

@@ -1,6 +1,6 @@
-#include "pgc/core/error.hpp"
-
 #include <doctest/doctest.h>
+
+#include "pgc/core/error.hpp"
 
 using pgc::core::errc;
 

@@ -12,7 +12,6 @@
 
 #include "pgc/net/asio.hpp"
 
-
 namespace pgc::net::test {
 
 struct socket_pair {

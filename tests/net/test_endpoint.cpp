@@ -1,8 +1,7 @@
-#include "pgc/net/endpoint.hpp"
-
 #include <doctest/doctest.h>
 
 #include "pgc/core/error.hpp"
+#include "pgc/net/endpoint.hpp"
 
 using pgc::net::endpoint;
 using pgc::net::parse_endpoint;

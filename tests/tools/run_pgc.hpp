@@ -28,9 +28,10 @@ inline std::string slurp(const std::string& path) {
 // `args` is passed to /bin/sh after the binary path: quote accordingly.
 inline process_result run_pgc(const std::string& args) {
   static int counter = 0;
-  const std::string base = std::string(PGC_BINARY_DIR) + "/tests/run-" + std::to_string(::getpid()) +
-                           "-" + std::to_string(counter++);
-  const std::string command = std::string(PGC_EXE) + " " + args + " </dev/null >" + base + ".out 2>" + base + ".err";
+  const std::string base = std::string(PGC_BINARY_DIR) + "/tests/run-" +
+                           std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  const std::string command =
+      std::string(PGC_EXE) + " " + args + " </dev/null >" + base + ".out 2>" + base + ".err";
   const int status = std::system(command.c_str());
   process_result r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

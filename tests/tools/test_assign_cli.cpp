@@ -1,15 +1,15 @@
-#include <doctest/doctest.h>
-
 #include <fstream>
 
 #include <boost/json.hpp>
+#include <doctest/doctest.h>
 
 #include "run_pgc.hpp"
 
 using pgc::test::run_pgc;
 
 TEST_CASE("pgc assign prints one JSON object with the lists and Q_max") {
-  const auto r = run_pgc("assign --kind cyclic --workers 6 --load 3 --ell 2 --order optimal --json");
+  const auto r =
+      run_pgc("assign --kind cyclic --workers 6 --load 3 --ell 2 --order optimal --json");
   REQUIRE(r.exit_code == 0);
   CHECK(r.err.empty());
   const auto v = boost::json::parse(r.out).as_object();
@@ -20,8 +20,10 @@ TEST_CASE("pgc assign prints one JSON object with the lists and Q_max") {
   CHECK(v.at("qmax").as_int64() == 16);
   const auto& lists = v.at("lists").as_array();
   REQUIRE(lists.size() == 6);
-  for (const auto& l : lists) CHECK(l.as_array().size() == 3);
-  for (const auto& r : v.at("replication").as_array()) CHECK(r.as_int64() == 3);
+  for (const auto& l : lists)
+    CHECK(l.as_array().size() == 3);
+  for (const auto& r : v.at("replication").as_array())
+    CHECK(r.as_int64() == 3);
 }
 
 TEST_CASE("pgc assign reads an assignment file and reports its replication") {

@@ -6,8 +6,8 @@
 #include <sstream>
 #include <string>
 
-#include <boost/json.hpp>
 #include <CLI/CLI.hpp>
+#include <boost/json.hpp>
 
 #include "commands.hpp"
 #include "pgc/coding/assignment.hpp"
@@ -47,9 +47,11 @@ coding::assignment build(const assign_options& o) {
   if (!o.file.empty()) throw input_error("--file is only for --kind file");
   if (o.workers < 1) throw input_error("--workers must be at least 1");
   if (o.load < 1) throw input_error("--load must be at least 1");
-  if (o.kind == "cyclic") return coding::cyclic(o.workers, o.load, o.chunks == 0 ? o.workers : o.chunks);
+  if (o.kind == "cyclic")
+    return coding::cyclic(o.workers, o.load, o.chunks == 0 ? o.workers : o.chunks);
   if (o.chunks != 0 && o.chunks != o.workers) {
-    throw input_error("--kind " + o.kind + " has one chunk per worker: --chunks must equal --workers");
+    throw input_error("--kind " + o.kind +
+                      " has one chunk per worker: --chunks must equal --workers");
   }
   if (o.kind == "frc") return coding::fractional_repetition(o.workers, o.load);
   if (o.kind == "regular") return coding::random_regular(o.workers, o.load, o.seed);
@@ -65,9 +67,11 @@ int run(const assign_options& o) {
   const std::int64_t qmax = coding::q_max(a, o.ell);
 
   std::vector<int> replication;
-  for (int c = 0; c < a.chunks(); ++c) replication.push_back(a.replication(c));
+  for (int c = 0; c < a.chunks(); ++c)
+    replication.push_back(a.replication(c));
   int max_load = 0;
-  for (int w = 0; w < a.workers(); ++w) max_load = std::max(max_load, a.load(w));
+  for (int w = 0; w < a.workers(); ++w)
+    max_load = std::max(max_load, a.load(w));
 
   if (o.json) {
     boost::json::object out;
@@ -84,7 +88,8 @@ int run(const assign_options& o) {
     }
     out["total_load"] = a.total_load();
     boost::json::array lists;
-    for (const auto& l : a.lists()) lists.emplace_back(boost::json::array(l.begin(), l.end()));
+    for (const auto& l : a.lists())
+      lists.emplace_back(boost::json::array(l.begin(), l.end()));
     out["lists"] = std::move(lists);
     out["replication"] = boost::json::array(replication.begin(), replication.end());
     std::cout << boost::json::serialize(out) << '\n';
@@ -97,17 +102,20 @@ int run(const assign_options& o) {
   const int width = static_cast<int>(std::to_string(a.workers() - 1).size());
   for (int w = 0; w < a.workers(); ++w) {
     std::string id = std::to_string(w);
-    std::cout << "worker " << std::string(static_cast<std::size_t>(width) - id.size(), ' ') << id << ':';
+    std::cout << "worker " << std::string(static_cast<std::size_t>(width) - id.size(), ' ') << id
+              << ':';
     if (a.load(w) == 0) std::cout << " -";
-    for (int c : a.list(w)) std::cout << ' ' << c;
+    for (int c : a.list(w))
+      std::cout << ' ' << c;
     std::cout << '\n';
   }
   std::cout << "replication per chunk:";
-  for (int r : replication) std::cout << ' ' << r;
+  for (int r : replication)
+    std::cout << ' ' << r;
   std::cout << "\nQ_max = " << qmax << " of " << a.total_load() << " chunk copies";
   if (a.is_regular()) {
-    std::cout << " (balanced order: "
-              << coding::q_max_balanced_order(a.workers(), a.load(0), o.ell) << ")";
+    std::cout << " (balanced order: " << coding::q_max_balanced_order(a.workers(), a.load(0), o.ell)
+              << ")";
   }
   std::cout << '\n';
   return 0;
@@ -117,7 +125,8 @@ int run(const assign_options& o) {
 
 command add_assign_command(CLI::App& app) {
   auto opts = std::make_shared<assign_options>();
-  auto* sub = app.add_subcommand("assign", "Build a chunk assignment and order, print its lists and Q_max");
+  auto* sub =
+      app.add_subcommand("assign", "Build a chunk assignment and order, print its lists and Q_max");
   sub->add_option("--kind", opts->kind, "cyclic | frc | regular | file")
       ->check(CLI::IsMember({"cyclic", "frc", "regular", "file"}))
       ->capture_default_str();
@@ -125,7 +134,8 @@ command add_assign_command(CLI::App& app) {
   sub->add_option("--chunks", opts->chunks, "Number of chunks m (default: N, or from the file)");
   sub->add_option("--load", opts->load, "Chunks per worker (delta)");
   sub->add_option("--file", opts->file, "Assignment file: one line per worker, chunk ids in order");
-  sub->add_option("--seed", opts->seed, "Seed for regular and random orders")->capture_default_str();
+  sub->add_option("--seed", opts->seed, "Seed for regular and random orders")
+      ->capture_default_str();
   sub->add_option("--order", opts->order, "keep | random | optimal | heuristic")
       ->check(CLI::IsMember({"keep", "random", "optimal", "heuristic"}))
       ->capture_default_str();

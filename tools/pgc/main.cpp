@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
   };
   if (argc > 1 && argv[1][0] != '-' && !known(argv[1])) {
     std::cerr << "pgc: unknown command '" << argv[1] << "' (commands:";
-    for (const auto& entry : commands) std::cerr << ' ' << entry.first->get_name();
+    for (const auto& entry : commands)
+      std::cerr << ' ' << entry.first->get_name();
     std::cerr << ")\n(see pgc --help)\n";
     return 2;
   }

@@ -24,7 +24,9 @@ class assignment {
   int workers() const noexcept { return static_cast<int>(lists_.size()); }
   int chunks() const noexcept { return chunks_; }
   const std::vector<std::vector<int>>& lists() const noexcept { return lists_; }
-  std::span<const int> list(int worker) const { return lists_.at(static_cast<std::size_t>(worker)); }
+  std::span<const int> list(int worker) const {
+    return lists_.at(static_cast<std::size_t>(worker));
+  }
   int load(int worker) const { return static_cast<int>(list(worker).size()); }
   std::int64_t total_load() const noexcept { return total_load_; }
 
@@ -59,7 +61,9 @@ class assignment {
 // Worker i holds the `load` consecutive chunks starting at floor(i * chunks / workers), mod
 // chunks; with chunks == workers this is the cyclic assignment of Tandon et al.
 assignment cyclic(int workers, int load, int chunks);
-inline assignment cyclic(int workers, int load) { return cyclic(workers, load, workers); }
+inline assignment cyclic(int workers, int load) {
+  return cyclic(workers, load, workers);
+}
 
 // Fractional repetition: groups of `load` workers hold the same `load` chunks (m = N);
 // `load` must divide `workers`.
