@@ -181,7 +181,7 @@ report_files write_report(const experiment_result& r, const std::filesystem::pat
        << "set ylabel " << quoted(p.ylabel) << " noenhanced\n"
        << "set grid\n"
        // Outside the plot area: the curves of these experiments fill every corner.
-       << "set key outside right top vertical noenhanced\n";
+       << "set key outside bottom center horizontal noenhanced\n";
     if (p.log_y) gp << "set logscale y\nset format y '10^{%T}'\n";
     // A few integer x values (ell): one tic each instead of gnuplot's 0.5 steps.
     bool integer_x = !t->rows.empty();
