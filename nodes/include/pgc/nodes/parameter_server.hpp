@@ -1,0 +1,87 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <Eigen/Core>
+#include <boost/asio/any_io_executor.hpp>
+
+#include "pgc/net/endpoint.hpp"
+#include "pgc/net/frame_limits.hpp"
+#include "pgc/nodes/ps_machine.hpp"
+#include "pgc/nodes/scheme_spec.hpp"
+
+namespace pgc::nodes {
+
+// The decode pool; owned outside the impl so it is joined after every coroutine let go.
+struct ps_pool;
+
+struct ps_options {
+  net::endpoint listen{"127.0.0.1", 0};  // port 0: any free port, see parameter_server::port()
+  scheme_spec spec;                      // the scheme every worker rebuilds from Welcome
+  signal_mode mode = signal_mode::exact;
+  std::chrono::milliseconds deadline{0};  // approximate mode
+  int dimension = 0;                      // d
+  std::optional<std::uint64_t> iterations;
+  int min_workers = 0;  // joined workers needed to start an iteration; 0 means all N
+  // Sent to workers in Welcome and by the PS itself; a peer silent for `heartbeat_misses`
+  // intervals is lost.
+  std::chrono::milliseconds heartbeat{200};
+  int heartbeat_misses = 4;
+  net::frame_limits limits;
+  Eigen::VectorXd initial_model;  // length d
+  int decode_threads = 1;
+  // Called after each decode, on the decode pool (never concurrently with itself): apply the
+  // optimizer step to `model` in place. Default: leave the model unchanged.
+  std::function<void(std::uint64_t iteration, const Eigen::VectorXd& gradient,
+                     double expected_error, Eigen::VectorXd& model)>
+      on_gradient;
+  // Called on the io thread when an iteration is complete (after on_gradient).
+  std::function<void(std::uint64_t iteration, const iteration_stats& stats,
+                     std::chrono::steady_clock::duration wall)>
+      on_iteration;
+  // Called once on the io thread when the server has finished: null after the configured
+  // iterations (or stop()), else the error that ended it.
+  std::function<void(std::exception_ptr)> on_done;
+  // Log lines (one per call, without newline); std::cerr when empty.
+  std::function<void(const std::string&)> log;
+};
+
+// The parameter server a service embeds (DESIGN.md section 2): accepts worker connections,
+// feeds a ps_machine and carries out its actions. All I/O runs on the caller's executor (one
+// thread); decoding and the optimizer hook run on an internal thread pool.
+class parameter_server {
+ public:
+  // Throws core::input_error for an invalid configuration (scheme, sizes, model length).
+  parameter_server(boost::asio::any_io_executor executor, ps_options options);
+  parameter_server(const parameter_server&) = delete;
+  parameter_server& operator=(const parameter_server&) = delete;
+  // Stops (see stop()) and waits for the decode pool.
+  ~parameter_server();
+
+  // Binds, listens and starts accepting; returns the bound port. Call once, on any thread
+  // before the executor runs or on its thread. Throws std::system_error when binding fails.
+  std::uint16_t start();
+  // Graceful and idempotent: Shutdown to every worker, channels drain and close, the acceptor
+  // closes, on_done(nullptr) if not called yet. Call on the executor's thread.
+  void stop();
+
+  std::uint16_t port() const noexcept;
+  // Counters read on the executor's thread.
+  std::uint64_t completed() const noexcept;
+  bool finished() const noexcept;
+  const Eigen::VectorXd& model() const noexcept;
+
+  struct impl;
+
+ private:
+  std::unique_ptr<ps_pool> pool_;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace pgc::nodes

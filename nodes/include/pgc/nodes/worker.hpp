@@ -1,0 +1,80 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "pgc/core/gradient_source.hpp"
+#include "pgc/net/endpoint.hpp"
+#include "pgc/net/frame_limits.hpp"
+
+namespace pgc::nodes {
+
+// The compute pool; owned outside the impl so it is joined after every coroutine let go.
+struct worker_pool;
+
+struct worker_options {
+  net::endpoint connect;
+  std::string name;  // stable across reconnects: the PS gives the same name the same id
+  // Sent even when nothing else is; the PS is lost after `heartbeat_misses` silent intervals.
+  std::chrono::milliseconds heartbeat{200};
+  int heartbeat_misses = 4;
+  net::frame_limits limits;
+  // Reconnect backoff: doubles from `backoff_initial` up to `backoff_max`; give up (on_done with
+  // the error) after `max_attempts` consecutive failed connects.
+  std::chrono::milliseconds backoff_initial{50};
+  std::chrono::milliseconds backoff_max{2000};
+  int max_attempts = 40;
+  std::chrono::milliseconds connect_timeout{2000};
+  int compute_threads = 1;  // the worker's own pool
+  // Straggler injection for experiments: each chunk takes `slowdown` times its compute time (the
+  // pool thread sleeps for the difference).
+  double slowdown = 1.0;
+  // When the worker is about to compute position `position` of its list in iteration
+  // `iteration`, it closes its connection abruptly (once), as if it crashed, then reconnects.
+  struct fail_point {
+    std::uint64_t iteration;
+    int position;
+  };
+  std::optional<fail_point> fail_at;
+  bool reconnect_after_failure = true;
+  // Called once on the io thread when the worker has stopped: null after the PS's Shutdown or
+  // stop(), else the error that ended it.
+  std::function<void(std::exception_ptr)> on_done;
+  std::function<void(const std::string&)> log;  // std::cerr when empty
+};
+
+// A worker node a service embeds: connects to the PS (with backoff), computes chunk gradients
+// with a gradient_source on a compute pool, encodes and sends them as a worker_machine says.
+// All I/O on the caller's executor (one thread); the io thread never computes.
+class worker {
+ public:
+  worker(boost::asio::any_io_executor executor, worker_options options,
+         std::shared_ptr<const core::gradient_source> source);
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+  ~worker();
+
+  // Starts connecting; returns at once. Call once.
+  void start();
+  // Graceful and idempotent: closes the connection after the queue drains, no reconnect,
+  // on_done(nullptr) if not called yet. Call on the executor's thread.
+  void stop();
+
+  bool finished() const noexcept;
+  int worker_id() const noexcept;  // -1 before the first Welcome
+
+  struct impl;
+
+ private:
+  std::unique_ptr<worker_pool> pool_;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace pgc::nodes

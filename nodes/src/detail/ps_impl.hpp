@@ -1,0 +1,83 @@
+#pragma once
+
+// The parameter server's shell state, shared by its translation units (parameter_server.cpp:
+// actions and decode; ps_session.cpp: accept loop, sessions, heartbeats).
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "pgc/net/asio.hpp"
+#include "pgc/net/channel.hpp"
+#include "pgc/nodes/parameter_server.hpp"
+#include "pgc/nodes/ps_machine.hpp"
+#include "spawn_logger.hpp"
+#include "wire_convert.hpp"
+
+namespace pgc::nodes {
+
+struct ps_pool {
+  explicit ps_pool(int threads) : pool(static_cast<std::size_t>(threads < 1 ? 1 : threads)) {}
+  net::asio::thread_pool pool;
+};
+
+// One accepted connection. `worker` is -1 until its Hello is accepted.
+struct ps_session {
+  std::shared_ptr<net::channel> channel;
+  int worker = -1;
+  std::string name;
+};
+
+struct parameter_server::impl : std::enable_shared_from_this<parameter_server::impl> {
+  impl(net::asio::any_io_executor ex, ps_options opt, net::asio::thread_pool::executor_type pool);
+
+  // ---- ps_session.cpp ----
+  void start_accepting();
+  static net::awaitable<void> accept_loop(std::shared_ptr<impl> self);
+  static net::awaitable<void> session_loop(std::shared_ptr<impl> self,
+                                           std::shared_ptr<ps_session> session);
+  static net::awaitable<void> heartbeat_loop(std::shared_ptr<impl> self);
+  // Validates a Hello and registers the session; false when it was rejected.
+  bool admit(const std::shared_ptr<ps_session>& session, net::wire::Hello::Reader hello);
+  void on_message(const std::shared_ptr<ps_session>& session, net::wire::Envelope::Reader e);
+  void on_session_end(const std::shared_ptr<ps_session>& session);
+
+  // ---- parameter_server.cpp ----
+  void feed(ps_machine::event e, const std::shared_ptr<ps_session>& from = nullptr);
+  void execute(ps_machine::action& a, const std::shared_ptr<ps_session>& from);
+  void send_to(int worker, detail::message_ptr m);
+  void start_decode(ps_machine::decode job);
+  void finish(std::exception_ptr error);
+  void stop(const std::string& reason);
+  void log(const std::string& line) const;
+  detail::spawn_logger logged(std::string what) const { return {opt_.log, std::move(what)}; }
+
+  net::asio::any_io_executor ex_;
+  ps_options opt_;
+  net::asio::thread_pool::executor_type pool_;
+  std::shared_ptr<const coding::scheme> code_;
+  ps_machine machine_;
+  detail::welcome_fields welcome_;
+  Eigen::VectorXd model_;
+  net::tcp::acceptor acceptor_;
+  net::asio::steady_timer deadline_;
+  net::asio::steady_timer heartbeat_timer_;
+  std::uint16_t port_ = 0;
+  std::vector<std::shared_ptr<ps_session>> workers_;  // by worker id; null when not connected
+  std::vector<std::string> names_;                    // by worker id; empty when never used
+  std::vector<std::shared_ptr<ps_session>> pending_;  // accepted, Hello not yet admitted
+  std::chrono::steady_clock::time_point iteration_start_;
+  bool started_ = false;
+  bool stopped_ = false;
+  bool done_ = false;
+};
+
+}  // namespace pgc::nodes

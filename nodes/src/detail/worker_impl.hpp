@@ -1,0 +1,79 @@
+#pragma once
+
+// The worker's shell state, shared by worker.cpp (actions, compute pool) and worker_connect.cpp
+// (connect loop with backoff, reader, heartbeats).
+
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "pgc/net/asio.hpp"
+#include "pgc/net/channel.hpp"
+#include "pgc/nodes/worker.hpp"
+#include "pgc/nodes/worker_machine.hpp"
+#include "spawn_logger.hpp"
+#include "wire_convert.hpp"
+
+namespace pgc::nodes {
+
+struct worker_pool {
+  explicit worker_pool(int threads) : pool(static_cast<std::size_t>(threads < 1 ? 1 : threads)) {}
+  net::asio::thread_pool pool;
+};
+
+struct worker::impl : std::enable_shared_from_this<worker::impl> {
+  impl(net::asio::any_io_executor ex, worker_options opt,
+       std::shared_ptr<const core::gradient_source> source,
+       net::asio::thread_pool::executor_type pool);
+
+  // ---- worker_connect.cpp ----
+  static net::awaitable<void> connect_loop(std::shared_ptr<impl> self);
+  static net::awaitable<net::tcp::socket> connect_once(std::shared_ptr<impl> self);
+  static net::awaitable<void> run_connection(std::shared_ptr<impl> self, net::tcp::socket socket);
+  static net::awaitable<void> heartbeat_loop(std::shared_ptr<impl> self,
+                                             std::shared_ptr<net::channel> channel);
+  void on_message(net::wire::Envelope::Reader e);
+
+  // ---- worker.cpp ----
+  void feed(worker_machine::event e);
+  void execute(worker_machine::action& a);
+  void compute(const worker_machine::compute_chunk& job);
+  void encode(worker_machine::encode job);
+  void send(detail::message_ptr m);
+  void stop();
+  void finish(std::exception_ptr error);
+  void log(const std::string& line) const;
+  detail::spawn_logger logged(std::string what) const {
+    return {opt_.log, opt_.name + ": " + std::move(what)};
+  }
+
+  net::asio::any_io_executor ex_;
+  worker_options opt_;
+  std::shared_ptr<const core::gradient_source> source_;
+  net::asio::thread_pool::executor_type pool_;
+  worker_machine machine_;
+  std::shared_ptr<const coding::scheme> code_;
+  int worker_id_ = -1;
+  int dimension_ = 0;
+  std::shared_ptr<net::channel> channel_;
+  std::uint64_t generation_ = 0;  // connections so far: results of an older one are not sent
+  std::map<std::uint64_t, std::shared_ptr<const Eigen::VectorXd>> models_;
+  std::map<std::uint64_t, std::vector<std::shared_ptr<const Eigen::VectorXd>>> gradients_;
+  std::map<std::uint64_t, std::shared_ptr<const Eigen::VectorXd>> results_;  // by ticket
+  net::asio::steady_timer backoff_;
+  bool started_ = false;
+  bool stopped_ = false;
+  bool done_ = false;
+  bool failed_once_ = false;
+  std::exception_ptr failure_;  // why the worker gave up, reported when the connect loop ends
+};
+
+}  // namespace pgc::nodes

@@ -1,0 +1,220 @@
+#include "pgc/nodes/parameter_server.hpp"
+
+#include <exception>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+
+#include "detail/ps_impl.hpp"
+#include "pgc/core/error.hpp"
+
+namespace pgc::nodes {
+
+namespace asio = net::asio;
+
+namespace {
+
+ps_config machine_config(const ps_options& opt, std::shared_ptr<const coding::scheme> code) {
+  if (opt.dimension <= 0) throw core::input_error("parameter server: dimension must be positive");
+  if (opt.initial_model.size() != opt.dimension) {
+    throw core::input_error("parameter server: the initial model has length " +
+                            std::to_string(opt.initial_model.size()) + ", expected " +
+                            std::to_string(opt.dimension));
+  }
+  if (opt.heartbeat.count() <= 0 || opt.heartbeat_misses < 1) {
+    throw core::input_error("parameter server: heartbeat interval and misses must be positive");
+  }
+  return ps_config{std::move(code), opt.mode,       opt.deadline,
+                   opt.dimension,   opt.iterations, opt.min_workers};
+}
+
+}  // namespace
+
+parameter_server::impl::impl(asio::any_io_executor ex, ps_options opt,
+                             asio::thread_pool::executor_type pool)
+    : ex_(std::move(ex)),
+      opt_(std::move(opt)),
+      pool_(std::move(pool)),
+      code_(make_scheme(opt_.spec)),
+      machine_(machine_config(opt_, code_)),
+      model_(opt_.initial_model),
+      acceptor_(ex_),
+      deadline_(ex_),
+      heartbeat_timer_(ex_),
+      workers_(static_cast<std::size_t>(code_->workers())),
+      names_(static_cast<std::size_t>(code_->workers())) {
+  welcome_.spec = opt_.spec;
+  welcome_.code = code_.get();
+  welcome_.mode = opt_.mode;
+  welcome_.dimension = opt_.dimension;
+  welcome_.heartbeat_ms = static_cast<std::uint32_t>(opt_.heartbeat.count());
+  welcome_.deadline_ms = static_cast<std::uint32_t>(opt_.deadline.count());
+}
+
+void parameter_server::impl::log(const std::string& line) const {
+  detail::write_log(opt_.log, "ps: " + line);
+}
+
+void parameter_server::impl::feed(ps_machine::event e, const std::shared_ptr<ps_session>& from) {
+  auto actions = machine_.on(std::move(e));
+  for (auto& a : actions)
+    execute(a, from);
+}
+
+void parameter_server::impl::send_to(int worker, detail::message_ptr m) {
+  const auto& s = workers_.at(static_cast<std::size_t>(worker));
+  if (s && s->channel->is_open()) s->channel->send(std::move(m));
+}
+
+void parameter_server::impl::execute(ps_machine::action& action,
+                                     const std::shared_ptr<ps_session>& from) {
+  std::visit(
+      [&](auto& a) {
+        using T = std::decay_t<decltype(a)>;
+        if constexpr (std::is_same_v<T, ps_machine::send_welcome>) {
+          send_to(a.worker, detail::make_welcome(welcome_, a.worker));
+        } else if constexpr (std::is_same_v<T, ps_machine::start_iteration>) {
+          if (!a.resume) iteration_start_ = std::chrono::steady_clock::now();
+          for (int w : a.to)
+            send_to(w, detail::make_start_iteration(a.iteration, model_));
+        } else if constexpr (std::is_same_v<T, ps_machine::arm_deadline>) {
+          // One timer: re-arming cancels the previous wait, whose late firing the machine would
+          // ignore anyway.
+          deadline_.expires_after(a.after);
+          deadline_.async_wait(
+              [self = shared_from_this(), it = a.iteration](const boost::system::error_code& ec) {
+                if (!ec && !self->stopped_) self->feed(ps_machine::deadline_fired{it});
+              });
+        } else if constexpr (std::is_same_v<T, ps_machine::encode_and_transmit>) {
+          for (int w : a.to)
+            send_to(w, detail::make_encode_and_transmit(a.iteration, a.epoch, a.state));
+        } else if constexpr (std::is_same_v<T, ps_machine::decode>) {
+          start_decode(std::move(a));
+        } else if constexpr (std::is_same_v<T, ps_machine::send_error>) {
+          log("error to worker " + std::to_string(a.worker) + ": " + a.text);
+          send_to(a.worker, detail::make_error(a.code, a.text));
+        } else if constexpr (std::is_same_v<T, ps_machine::close_worker>) {
+          auto& s = workers_.at(static_cast<std::size_t>(a.worker));
+          if (s) {
+            s->channel->stop();
+            s = nullptr;
+          }
+        } else if constexpr (std::is_same_v<T, ps_machine::reject>) {
+          log("rejecting worker " + std::to_string(a.worker) + ": " + a.text);
+          if (from) {
+            from->channel->send(detail::make_error(a.code, a.text));
+            from->channel->stop();
+            if (from->worker >= 0 && workers_[static_cast<std::size_t>(from->worker)] == from) {
+              workers_[static_cast<std::size_t>(from->worker)] = nullptr;
+            }
+          }
+        } else if constexpr (std::is_same_v<T, ps_machine::shutdown>) {
+          stop(a.reason);
+        }
+      },
+      action);
+}
+
+void parameter_server::impl::start_decode(ps_machine::decode job) {
+  if (stopped_) return;
+  // The heavy math and the optimizer hook run on the pool; the model is a copy the hook updates
+  // there, swapped in on the io thread afterwards, so the io thread never waits.
+  // The tracked executor keeps the io loop from running out of work while the pool decodes.
+  auto tracked = asio::prefer(ex_, asio::execution::outstanding_work.tracked);
+  asio::post(pool_, [self = shared_from_this(), tracked, job = std::move(job),
+                     model = model_]() mutable {
+    std::exception_ptr error;
+    decoded_gradient decoded;
+    try {
+      decoded = decode_gradient(*self->code_, job, self->opt_.dimension);
+      if (self->opt_.on_gradient) {
+        self->opt_.on_gradient(job.iteration, decoded.gradient, decoded.expected_error, model);
+      }
+    } catch (...) {
+      error = std::current_exception();
+    }
+    asio::post(tracked, [self = std::move(self), it = job.iteration, stats = std::move(job.stats),
+                         model = std::move(model), error]() mutable {
+      if (self->stopped_) return;
+      if (error) {
+        self->finish(error);
+        return;
+      }
+      self->model_ = std::move(model);
+      if (self->opt_.on_iteration) {
+        self->opt_.on_iteration(it, stats,
+                                std::chrono::steady_clock::now() - self->iteration_start_);
+      }
+      self->feed(ps_machine::model_ready{it + 1});
+    });
+  });
+}
+
+void parameter_server::impl::stop(const std::string& reason) {
+  if (stopped_) return;
+  stopped_ = true;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  deadline_.cancel();
+  heartbeat_timer_.cancel();
+  for (auto& s : workers_) {
+    if (!s) continue;
+    s->channel->send(detail::make_shutdown(reason));
+    s->channel->stop();
+  }
+  for (auto& s : pending_)
+    s->channel->stop();
+  finish(nullptr);
+}
+
+void parameter_server::impl::finish(std::exception_ptr error) {
+  if (error && !stopped_) stop("parameter server failed");
+  if (done_) return;
+  done_ = true;
+  if (opt_.on_done) opt_.on_done(error);
+}
+
+parameter_server::parameter_server(asio::any_io_executor executor, ps_options options)
+    : pool_(std::make_unique<ps_pool>(options.decode_threads)),
+      impl_(std::make_shared<impl>(std::move(executor), std::move(options),
+                                   pool_->pool.get_executor())) {}
+
+parameter_server::~parameter_server() {
+  // Coroutines may still hold the impl; stopping makes them end at their next wake-up, and the
+  // pool is joined after our reference is gone.
+  if (impl_ && impl_->started_) impl_->stop("parameter server destroyed");
+  impl_.reset();
+  pool_->pool.join();
+}
+
+std::uint16_t parameter_server::start() {
+  if (impl_->started_) return impl_->port_;
+  impl_->started_ = true;
+  impl_->start_accepting();
+  return impl_->port_;
+}
+
+void parameter_server::stop() {
+  impl_->stop("parameter server stopped");
+}
+
+std::uint16_t parameter_server::port() const noexcept {
+  return impl_->port_;
+}
+std::uint64_t parameter_server::completed() const noexcept {
+  return impl_->machine_.completed();
+}
+bool parameter_server::finished() const noexcept {
+  return impl_->done_;
+}
+const Eigen::VectorXd& parameter_server::model() const noexcept {
+  return impl_->model_;
+}
+
+}  // namespace pgc::nodes

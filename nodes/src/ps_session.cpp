@@ -1,0 +1,184 @@
+// The parameter server's coroutines: the accept loop, one reader per connection (the channel's
+// own writer does all writing) and the heartbeat loop.
+#include <algorithm>
+#include <string>
+#include <system_error>
+#include <tuple>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "detail/ps_impl.hpp"
+#include "pgc/core/error.hpp"
+#include "pgc/net/envelope.hpp"
+
+namespace pgc::nodes {
+
+namespace asio = net::asio;
+namespace wire = net::wire;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+}  // namespace
+
+void parameter_server::impl::start_accepting() {
+  const net::tcp::endpoint ep(asio::ip::make_address(opt_.listen.host), opt_.listen.port);
+  acceptor_.open(ep.protocol());
+  acceptor_.set_option(net::tcp::acceptor::reuse_address(true));
+  acceptor_.bind(ep);
+  acceptor_.listen();
+  port_ = acceptor_.local_endpoint().port();
+  auto self = shared_from_this();
+  asio::co_spawn(ex_, accept_loop(self), logged("ps accept loop"));
+  asio::co_spawn(ex_, heartbeat_loop(self), logged("ps heartbeat loop"));
+  feed(ps_machine::model_ready{0});
+}
+
+net::awaitable<void> parameter_server::impl::accept_loop(std::shared_ptr<impl> self) {
+  asio::steady_timer pause(self->ex_);
+  while (!self->stopped_) {
+    auto [ec, socket] = co_await self->acceptor_.async_accept(use_tuple);
+    if (self->stopped_) break;
+    if (ec) {
+      // Out of descriptors and the like: say so and retry shortly instead of spinning.
+      self->log("accept: " + ec.message());
+      pause.expires_after(std::chrono::milliseconds(100));
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    net::channel_options copt;
+    copt.limits = self->opt_.limits;
+    copt.read_timeout = self->opt_.heartbeat * self->opt_.heartbeat_misses;
+    auto session = std::make_shared<ps_session>();
+    session->channel = net::channel::start(std::move(socket), copt);
+    self->pending_.push_back(session);
+    asio::co_spawn(self->ex_, session_loop(self, session), self->logged("ps session"));
+  }
+}
+
+net::awaitable<void> parameter_server::impl::session_loop(std::shared_ptr<impl> self,
+                                                          std::shared_ptr<ps_session> session) {
+  auto& ch = *session->channel;
+  try {
+    while (ch.is_open() && !self->stopped_) {
+      auto f = co_await ch.read();
+      const auto e = f.envelope();
+      if (session->worker < 0) {
+        if (e.which() != wire::Envelope::HELLO) {
+          ch.send(detail::make_error(core::errc::protocol_violation, "expected hello"));
+          ch.stop();
+          break;
+        }
+        if (!self->admit(session, e.getHello())) break;
+        continue;
+      }
+      self->on_message(session, e);
+    }
+  } catch (const std::system_error& ex) {
+    const auto code = ex.code();
+    if (code == core::errc::frame_too_large || code == core::errc::bad_message) {
+      // Sending still works after a bad frame: tell the peer why before hanging up.
+      ch.send(detail::make_error(static_cast<core::errc>(code.value()), ex.what()));
+      ch.stop();
+    }
+    if (!net::is_orderly_end(code) && !self->stopped_) {
+      self->log("connection from " + session->name + " (worker " + std::to_string(session->worker) +
+                ") ended: " + ex.what());
+    }
+  }
+  self->on_session_end(session);
+}
+
+bool parameter_server::impl::admit(const std::shared_ptr<ps_session>& session,
+                                   wire::Hello::Reader hello) {
+  auto& ch = *session->channel;
+  const auto refuse = [&](core::errc code, const std::string& text) {
+    log("refusing a connection: " + text);
+    ch.send(detail::make_error(code, text));
+    ch.stop();
+    return false;
+  };
+  if (hello.getProtocolVersion() != wire::PROTOCOL_VERSION) {
+    return refuse(
+        core::errc::protocol_violation,
+        "protocol version " + std::to_string(hello.getProtocolVersion()) + " is not supported");
+  }
+  const std::string name = hello.getWorkerName();
+  if (name.empty()) return refuse(core::errc::invalid_input, "empty worker name");
+  // A name keeps its id across reconnects; a new name takes the first unused id.
+  auto it = std::find(names_.begin(), names_.end(), name);
+  if (it == names_.end()) it = std::find(names_.begin(), names_.end(), std::string());
+  if (it == names_.end()) {
+    return refuse(core::errc::unknown_peer, "no free worker slot for '" + name + "'");
+  }
+  const auto id = static_cast<std::size_t>(it - names_.begin());
+  if (workers_[id]) {
+    return refuse(core::errc::duplicate_peer, "worker '" + name + "' is already connected");
+  }
+  std::erase(pending_, session);
+  session->worker = static_cast<int>(id);
+  session->name = name;
+  names_[id] = name;
+  workers_[id] = session;
+  feed(ps_machine::worker_joined{static_cast<int>(id)}, session);
+  return true;
+}
+
+void parameter_server::impl::on_message(const std::shared_ptr<ps_session>& session,
+                                        wire::Envelope::Reader e) {
+  const int w = session->worker;
+  switch (e.which()) {
+    case wire::Envelope::PROGRESS: {
+      const auto p = e.getProgress();
+      feed(ps_machine::progress{w, p.getIteration(), static_cast<int>(p.getChunksDone())}, session);
+      break;
+    }
+    case wire::Envelope::ENCODED: {
+      const auto m = e.getEncoded();
+      feed(ps_machine::encoded{w, m.getIteration(), m.getEpoch(),
+                               detail::read_doubles(m.getPayload())},
+           session);
+      break;
+    }
+    case wire::Envelope::HEARTBEAT:
+      break;
+    case wire::Envelope::SHUTDOWN:
+      session->channel->stop();
+      break;
+    case wire::Envelope::ERROR:
+      log("worker " + std::to_string(w) + " reports error " +
+          std::to_string(e.getError().getCode()) + ": " + std::string(e.getError().getText()));
+      break;
+    default:
+      session->channel->send(detail::make_error(
+          core::errc::protocol_violation,
+          "unexpected " + std::string(net::kind_name(e.which())) + " from a worker"));
+      break;
+  }
+}
+
+void parameter_server::impl::on_session_end(const std::shared_ptr<ps_session>& session) {
+  std::erase(pending_, session);
+  const int w = session->worker;
+  if (w < 0) return;
+  auto& slot = workers_[static_cast<std::size_t>(w)];
+  if (slot != session) return;  // closed by the machine, or already replaced
+  slot = nullptr;
+  if (!stopped_) feed(ps_machine::worker_lost{w});
+}
+
+net::awaitable<void> parameter_server::impl::heartbeat_loop(std::shared_ptr<impl> self) {
+  while (!self->stopped_) {
+    self->heartbeat_timer_.expires_after(self->opt_.heartbeat);
+    co_await self->heartbeat_timer_.async_wait(use_tuple);
+    if (self->stopped_) break;
+    for (auto& s : self->workers_) {
+      if (s && s->channel->is_open()) s->channel->send(detail::make_heartbeat());
+    }
+  }
+}
+
+}  // namespace pgc::nodes

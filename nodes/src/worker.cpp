@@ -1,0 +1,209 @@
+#include "pgc/nodes/worker.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+
+#include "detail/worker_impl.hpp"
+#include "pgc/core/error.hpp"
+
+namespace pgc::nodes {
+
+namespace asio = net::asio;
+
+worker::impl::impl(asio::any_io_executor ex, worker_options opt,
+                   std::shared_ptr<const core::gradient_source> source,
+                   asio::thread_pool::executor_type pool)
+    : ex_(std::move(ex)),
+      opt_(std::move(opt)),
+      source_(std::move(source)),
+      pool_(std::move(pool)),
+      backoff_(ex_) {
+  if (!source_) throw core::input_error("worker: no gradient source");
+  if (opt_.name.empty()) throw core::input_error("worker: empty name");
+  if (opt_.heartbeat.count() <= 0 || opt_.heartbeat_misses < 1) {
+    throw core::input_error("worker: heartbeat interval and misses must be positive");
+  }
+  if (!(opt_.slowdown >= 1.0)) throw core::input_error("worker: slowdown must be at least 1");
+}
+
+void worker::impl::log(const std::string& line) const {
+  detail::write_log(opt_.log, opt_.name + ": " + line);
+}
+
+void worker::impl::send(detail::message_ptr m) {
+  if (channel_ && channel_->is_open()) channel_->send(std::move(m));
+}
+
+void worker::impl::feed(worker_machine::event e) {
+  auto actions = machine_.on(std::move(e));
+  for (auto& a : actions)
+    execute(a);
+}
+
+void worker::impl::execute(worker_machine::action& action) {
+  std::visit(
+      [&](auto& a) {
+        using T = std::decay_t<decltype(a)>;
+        if constexpr (std::is_same_v<T, worker_machine::compute_chunk>) {
+          compute(a);
+        } else if constexpr (std::is_same_v<T, worker_machine::keep_gradient>) {
+          auto& cols = gradients_[a.iteration];
+          const auto p = static_cast<std::size_t>(a.position);
+          if (cols.size() <= p) cols.resize(p + 1);
+          cols[p] = results_.at(a.ticket);
+        } else if constexpr (std::is_same_v<T, worker_machine::send_progress>) {
+          send(detail::make_progress(a.iteration, a.chunks_done));
+        } else if constexpr (std::is_same_v<T, worker_machine::encode>) {
+          encode(std::move(a));
+        } else if constexpr (std::is_same_v<T, worker_machine::drop_gradients>) {
+          gradients_.erase(a.iteration);
+          models_.erase(a.iteration);
+        } else if constexpr (std::is_same_v<T, worker_machine::send_error>) {
+          log("error to the ps: " + a.text);
+          send(detail::make_error(a.code, a.text));
+        } else if constexpr (std::is_same_v<T, worker_machine::stop>) {
+          stopped_ = true;
+          backoff_.cancel();
+          if (channel_) channel_->stop();
+        }
+      },
+      action);
+}
+
+void worker::impl::compute(const worker_machine::compute_chunk& job) {
+  const auto model = models_.at(job.iteration);
+  if (opt_.fail_at && !failed_once_ && opt_.fail_at->iteration == job.iteration &&
+      opt_.fail_at->position == job.position) {
+    // Injected crash: the connection drops without a word. The computation below still runs so
+    // the machine sees its (now stale) result like after any real loss.
+    failed_once_ = true;
+    log("injected failure at iteration " + std::to_string(job.iteration) + " position " +
+        std::to_string(job.position));
+    if (!opt_.reconnect_after_failure) stopped_ = true;
+    if (channel_) channel_->close();
+  }
+  auto tracked = asio::prefer(ex_, asio::execution::outstanding_work.tracked);
+  asio::post(pool_, [self = shared_from_this(), tracked, model, chunk = job.chunk,
+                     ticket = job.ticket]() mutable {
+    std::exception_ptr error;
+    auto g = std::make_shared<Eigen::VectorXd>(self->source_->dimension());
+    try {
+      const auto t0 = std::chrono::steady_clock::now();
+      self->source_->gradient(chunk, *model, *g);
+      if (self->opt_.slowdown > 1.0) {
+        const auto spent = std::chrono::steady_clock::now() - t0;
+        std::this_thread::sleep_for(std::chrono::duration_cast<std::chrono::nanoseconds>(
+            spent * (self->opt_.slowdown - 1.0)));
+      }
+    } catch (...) {
+      error = std::current_exception();
+    }
+    asio::post(tracked, [self = std::move(self), ticket, error,
+                         g = std::shared_ptr<const Eigen::VectorXd>(std::move(g))]() mutable {
+      if (error) {
+        self->finish(error);
+        return;
+      }
+      self->results_[ticket] = std::move(g);
+      self->feed(worker_machine::chunk_computed{ticket});
+      self->results_.erase(ticket);
+    });
+  });
+}
+
+void worker::impl::encode(worker_machine::encode job) {
+  auto cols = gradients_[job.iteration];
+  if (static_cast<int>(cols.size()) < job.chunks) {
+    // The machine only asks for chunks it was told are kept: a bug, not bad input.
+    finish(std::make_exception_ptr(std::logic_error("worker: encode of chunks not kept")));
+    return;
+  }
+  cols.resize(static_cast<std::size_t>(job.chunks));
+  auto tracked = asio::prefer(ex_, asio::execution::outstanding_work.tracked);
+  asio::post(pool_, [self = shared_from_this(), tracked, code = code_, worker = worker_id_,
+                     gen = generation_, job = std::move(job), cols = std::move(cols)]() mutable {
+    std::exception_ptr error;
+    Eigen::VectorXd y;
+    try {
+      Eigen::MatrixXd g(self->dimension_, job.chunks);
+      for (int p = 0; p < job.chunks; ++p)
+        g.col(p) = *cols[static_cast<std::size_t>(p)];
+      y = coding::encode(*code, worker, job.state, g);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    asio::post(tracked, [self = std::move(self), gen, it = job.iteration, epoch = job.epoch,
+                         y = std::move(y), error]() mutable {
+      if (error) {
+        self->finish(error);
+        return;
+      }
+      // The PS dropped the old connection's state: its coded vector would be stale there.
+      if (gen == self->generation_) self->send(detail::make_encoded(it, epoch, y));
+    });
+  });
+}
+
+void worker::impl::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  backoff_.cancel();
+  if (channel_) {
+    send(detail::make_shutdown("worker stopping"));
+    channel_->stop();
+  }
+}
+
+void worker::impl::finish(std::exception_ptr error) {
+  if (error) {
+    stopped_ = true;
+    backoff_.cancel();
+    if (channel_) channel_->close();
+  }
+  if (done_) return;
+  done_ = true;
+  if (error) {
+    detail::spawn_logger{opt_.log, opt_.name}(error);
+  }
+  if (opt_.on_done) opt_.on_done(error);
+}
+
+worker::worker(asio::any_io_executor executor, worker_options options,
+               std::shared_ptr<const core::gradient_source> source)
+    : pool_(std::make_unique<worker_pool>(options.compute_threads)),
+      impl_(std::make_shared<impl>(std::move(executor), std::move(options), std::move(source),
+                                   pool_->pool.get_executor())) {}
+
+worker::~worker() {
+  if (impl_ && impl_->started_) impl_->stop();
+  impl_.reset();
+  pool_->pool.join();
+}
+
+void worker::start() {
+  if (impl_->started_) return;
+  impl_->started_ = true;
+  asio::co_spawn(impl_->ex_, impl::connect_loop(impl_), impl_->logged("connect loop"));
+}
+
+void worker::stop() {
+  impl_->stop();
+}
+bool worker::finished() const noexcept {
+  return impl_->done_;
+}
+int worker::worker_id() const noexcept {
+  return impl_->worker_id_;
+}
+
+}  // namespace pgc::nodes

@@ -1,0 +1,196 @@
+// The worker's coroutines: connecting with backoff, the reader of one connection (the channel's
+// own writer does all writing) and its heartbeats.
+#include <algorithm>
+#include <string>
+#include <system_error>
+#include <tuple>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "detail/worker_impl.hpp"
+#include "pgc/core/error.hpp"
+#include "pgc/net/envelope.hpp"
+
+namespace pgc::nodes {
+
+namespace asio = net::asio;
+namespace wire = net::wire;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// What a connect attempt's watchdog may cancel: shared with its timer handler.
+struct attempt {
+  explicit attempt(const asio::any_io_executor& ex) : resolver(ex), socket(ex) {}
+  net::tcp::resolver resolver;
+  net::tcp::socket socket;
+  bool finished = false;
+};
+
+}  // namespace
+
+net::awaitable<net::tcp::socket> worker::impl::connect_once(std::shared_ptr<impl> self) {
+  auto a = std::make_shared<attempt>(self->ex_);
+  asio::steady_timer watchdog(self->ex_);
+  watchdog.expires_after(self->opt_.connect_timeout);
+  watchdog.async_wait([a](const boost::system::error_code& ec) {
+    if (ec || a->finished) return;
+    a->resolver.cancel();
+    boost::system::error_code ignored;
+    a->socket.close(ignored);
+  });
+  auto [rec, results] = co_await a->resolver.async_resolve(
+      self->opt_.connect.host, std::to_string(self->opt_.connect.port), use_tuple);
+  if (rec) {
+    a->finished = true;
+    watchdog.cancel();
+    throw std::system_error(rec, "resolving " + self->opt_.connect.to_string());
+  }
+  auto [cec, ep] = co_await asio::async_connect(a->socket, results, use_tuple);
+  a->finished = true;
+  watchdog.cancel();
+  if (cec) throw std::system_error(cec, "connecting to " + self->opt_.connect.to_string());
+  co_return std::move(a->socket);
+}
+
+net::awaitable<void> worker::impl::connect_loop(std::shared_ptr<impl> self) {
+  int failures = 0;
+  auto backoff = self->opt_.backoff_initial;
+  while (!self->stopped_) {
+    bool connected = false;
+    try {
+      auto socket = co_await connect_once(self);
+      connected = true;
+      failures = 0;
+      backoff = self->opt_.backoff_initial;
+      co_await run_connection(self, std::move(socket));
+    } catch (const std::system_error& ex) {
+      if (connected) throw;
+      if (++failures >= self->opt_.max_attempts) {
+        self->finish(std::current_exception());
+        co_return;
+      }
+      self->log(std::string(ex.what()) + "; retrying");
+    }
+    if (self->stopped_) break;
+    self->backoff_.expires_after(backoff);
+    co_await self->backoff_.async_wait(use_tuple);
+    backoff = std::min(backoff * 2, self->opt_.backoff_max);
+  }
+  self->finish(self->failure_);
+}
+
+net::awaitable<void> worker::impl::run_connection(std::shared_ptr<impl> self,
+                                                  net::tcp::socket socket) {
+  net::channel_options copt;
+  copt.limits = self->opt_.limits;
+  copt.read_timeout = self->opt_.heartbeat * self->opt_.heartbeat_misses;
+  auto ch = net::channel::start(std::move(socket), copt);
+  ++self->generation_;
+  self->channel_ = ch;
+  // Iteration numbers restart with a new PS; computations still running hold their own model.
+  self->models_.clear();
+  self->gradients_.clear();
+  ch->send(detail::make_hello(self->opt_.name));
+  asio::co_spawn(self->ex_, heartbeat_loop(self, ch), self->logged("heartbeat loop"));
+  try {
+    while (ch->is_open()) {
+      auto f = co_await ch->read();
+      self->on_message(f.envelope());
+    }
+  } catch (const std::system_error& ex) {
+    if (!net::is_orderly_end(ex.code()) && !self->stopped_) {
+      self->log(std::string("connection ended: ") + ex.what());
+    }
+  }
+  // A read error has closed the channel already; after stop() its writer is still draining.
+  self->channel_ = nullptr;
+  self->feed(worker_machine::connection_lost{});
+}
+
+void worker::impl::on_message(wire::Envelope::Reader e) {
+  switch (e.which()) {
+    case wire::Envelope::WELCOME: {
+      try {
+        auto info = detail::read_welcome(e.getWelcome());
+        if (info.dimension != source_->dimension()) {
+          throw core::input_error("dimension " + std::to_string(info.dimension) +
+                                  " differs from the gradient source's " +
+                                  std::to_string(source_->dimension()));
+        }
+        auto code = make_scheme(info.spec);
+        if (code->chunks() != source_->chunks()) {
+          throw core::input_error("the scheme has " + std::to_string(code->chunks()) +
+                                  " chunks, the gradient source " +
+                                  std::to_string(source_->chunks()));
+        }
+        code_ = code;
+        worker_id_ = info.worker;
+        dimension_ = info.dimension;
+        feed(worker_machine::welcome{worker_config{info.worker, std::move(code), info.dimension}});
+      } catch (const core::input_error& ex) {
+        // A configuration this worker cannot serve: retrying would not change it.
+        log(std::string("unusable welcome: ") + ex.what());
+        send(detail::make_error(core::errc::invalid_input, ex.what()));
+        failure_ = std::current_exception();
+        stopped_ = true;
+        if (channel_) channel_->stop();
+      }
+      break;
+    }
+    case wire::Envelope::START_ITERATION: {
+      const auto s = e.getStartIteration();
+      const auto model = s.getModel();
+      if (static_cast<int>(model.size()) != dimension_) {
+        send(detail::make_error(core::errc::invalid_input,
+                                "model of length " + std::to_string(model.size()) + ", expected " +
+                                    std::to_string(dimension_)));
+        break;
+      }
+      // A resume repeats the model; computations in flight keep the pointer they started with.
+      auto m = std::make_shared<Eigen::VectorXd>(dimension_);
+      for (unsigned k = 0; k < model.size(); ++k)
+        (*m)(static_cast<Eigen::Index>(k)) = model[k];
+      models_[s.getIteration()] = std::move(m);
+      feed(worker_machine::start_iteration{s.getIteration()});
+      break;
+    }
+    case wire::Envelope::ENCODE_AND_TRANSMIT: {
+      const auto m = e.getEncodeAndTransmit();
+      feed(worker_machine::encode_and_transmit{m.getIteration(), m.getEpoch(),
+                                               detail::read_state(m.getState())});
+      break;
+    }
+    case wire::Envelope::HEARTBEAT:
+      break;
+    case wire::Envelope::SHUTDOWN:
+      feed(worker_machine::shutdown{});
+      break;
+    case wire::Envelope::ERROR:
+      log("ps reports error " + std::to_string(e.getError().getCode()) + ": " +
+          std::string(e.getError().getText()));
+      break;
+    default:
+      send(detail::make_error(
+          core::errc::protocol_violation,
+          "unexpected " + std::string(net::kind_name(e.which())) + " from the ps"));
+      break;
+  }
+}
+
+net::awaitable<void> worker::impl::heartbeat_loop(std::shared_ptr<impl> self,
+                                                  std::shared_ptr<net::channel> channel) {
+  asio::steady_timer timer(self->ex_);
+  while (channel->is_open() && !self->stopped_) {
+    timer.expires_after(self->opt_.heartbeat);
+    co_await timer.async_wait(use_tuple);
+    if (!channel->is_open() || self->stopped_) break;
+    channel->send(detail::make_heartbeat());
+  }
+}
+
+}  // namespace pgc::nodes
