@@ -14,5 +14,8 @@ using command = std::function<int()>;
 
 command add_assign_command(CLI::App& app);
 command add_sim_command(CLI::App& app);
+command add_ps_command(CLI::App& app);
+command add_worker_command(CLI::App& app);
+command add_launch_command(CLI::App& app);
 
 }  // namespace pgc::tools

@@ -15,7 +15,9 @@ int main(int argc, char** argv) {
 
   // Each subcommand adds itself to `app`; remember which runner belongs to which subcommand.
   std::map<CLI::App*, pgc::tools::command> commands;
-  for (auto add : {&pgc::tools::add_assign_command, &pgc::tools::add_sim_command}) {
+  for (auto add :
+       {&pgc::tools::add_assign_command, &pgc::tools::add_sim_command, &pgc::tools::add_ps_command,
+        &pgc::tools::add_worker_command, &pgc::tools::add_launch_command}) {
     auto run = add(app);
     commands.emplace(app.get_subcommands({}).back(), std::move(run));
   }

@@ -1,0 +1,112 @@
+#include "cluster_options.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include "pgc/coding/assignment.hpp"
+#include "pgc/coding/ordering.hpp"
+#include "pgc/core/error.hpp"
+#include "pgc/core/least_squares.hpp"
+
+namespace pgc::tools {
+
+using core::input_error;
+
+void workload_options::add_to(CLI::App& app) {
+  app.add_option("--workload", workload, "Gradient source: synthetic (least squares)")
+      ->check(CLI::IsMember({"synthetic"}))
+      ->capture_default_str();
+  app.add_option("--dim", dim, "Model dimension d (synthetic)")->capture_default_str();
+  app.add_option("--samples", samples, "Training samples (synthetic)")->capture_default_str();
+  app.add_option("--data-seed", data_seed, "Seed of the synthetic data")->capture_default_str();
+  app.add_option("--noise", noise, "Noise level of the synthetic targets")->capture_default_str();
+}
+
+std::vector<std::string> workload_options::arguments() const {
+  return {"--workload",  workload,
+          "--dim",       std::to_string(dim),
+          "--samples",   std::to_string(samples),
+          "--data-seed", std::to_string(data_seed),
+          "--noise",     std::to_string(noise)};
+}
+
+void protocol_options::add_to(CLI::App& app) {
+  app.add_option("--workers", workers, "Number of workers N")->capture_default_str();
+  app.add_option("--load", load, "Chunks per worker (delta)")->capture_default_str();
+  app.add_option("--ell", ell, "Communication factor ell")->capture_default_str();
+  app.add_option("--scheme", scheme, "proposed | original | frc | ignore | uncoded")
+      ->check(CLI::IsMember({"proposed", "original", "frc", "ignore", "uncoded"}))
+      ->capture_default_str();
+  app.add_option("--mode", mode, "exact | approx")
+      ->check(CLI::IsMember({"exact", "approx"}))
+      ->capture_default_str();
+  app.add_option("--deadline", deadline,
+                 "Approximate mode: seconds after the start of an iteration");
+  app.add_option("--iterations", iterations, "Training iterations")->capture_default_str();
+  app.add_option("--kind", kind, "Assignment of the proposed scheme: cyclic | regular")
+      ->check(CLI::IsMember({"cyclic", "regular"}))
+      ->capture_default_str();
+  app.add_option("--order", order, "Chunk order: keep | random | optimal | heuristic")
+      ->check(CLI::IsMember({"keep", "random", "optimal", "heuristic"}))
+      ->capture_default_str();
+  app.add_option("--seed", seed, "Seed of the assignment, the order and R")->capture_default_str();
+  app.add_option("--lr", lr, "Learning rate (on the mean loss)")->capture_default_str();
+  app.add_option("--momentum", momentum, "Momentum")->capture_default_str();
+  app.add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval")->capture_default_str();
+}
+
+std::vector<std::string> protocol_options::arguments() const {
+  std::vector<std::string> a{"--workers",      std::to_string(workers),
+                             "--load",         std::to_string(load),
+                             "--ell",          std::to_string(ell),
+                             "--scheme",       scheme,
+                             "--mode",         mode,
+                             "--iterations",   std::to_string(iterations),
+                             "--kind",         kind,
+                             "--order",        order,
+                             "--seed",         std::to_string(seed),
+                             "--lr",           std::to_string(lr),
+                             "--momentum",     std::to_string(momentum),
+                             "--heartbeat-ms", std::to_string(heartbeat_ms)};
+  if (deadline > 0) {
+    a.push_back("--deadline");
+    a.push_back(std::to_string(deadline));
+  }
+  return a;
+}
+
+nodes::scheme_spec protocol_options::spec() const {
+  if (workers < 1) throw input_error("--workers must be at least 1");
+  if (load < 1 || load > workers) {
+    throw input_error("--load must be between 1 and --workers (" + std::to_string(workers) + ")");
+  }
+  if (ell < 1 || ell > load) throw input_error("--ell must be between 1 and --load");
+  if (mode == "approx" && deadline <= 0)
+    throw input_error("--mode approx needs --deadline SECONDS > 0");
+  if (heartbeat_ms < 10) throw input_error("--heartbeat-ms must be at least 10");
+  nodes::scheme_spec s;
+  s.kind = coding::parse_scheme_kind(scheme);
+  s.workers = workers;
+  s.load = load;
+  s.ell = ell;
+  s.seed = seed;
+  if (s.kind == coding::scheme_kind::proposed) {
+    const coding::assignment base = kind == "regular" ? coding::random_regular(workers, load, seed)
+                                                      : coding::cyclic(workers, load);
+    s.lists = coding::apply_order(base, coding::parse_order_kind(order), ell, seed).tasks.lists();
+    s.chunks = workers;
+  }
+  return s;
+}
+
+std::shared_ptr<const core::gradient_source> make_workload(const workload_options& w, int chunks) {
+  if (w.workload != "synthetic") throw input_error("unknown --workload '" + w.workload + "'");
+  core::least_squares_config c;
+  c.samples = w.samples;
+  c.dimension = w.dim;
+  c.chunks = chunks;
+  c.seed = w.data_seed;
+  c.noise = w.noise;
+  return std::make_shared<core::least_squares>(c);
+}
+
+}  // namespace pgc::tools

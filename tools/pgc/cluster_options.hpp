@@ -1,0 +1,57 @@
+#pragma once
+
+// Options shared by pgc ps, pgc worker and pgc launch: the protocol and the workload. launch
+// forwards them to its processes, so every node builds the same scheme and the same data.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pgc/core/gradient_source.hpp"
+#include "pgc/nodes/scheme_spec.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace pgc::tools {
+
+// What a worker needs to build its gradient source: the same on every node.
+struct workload_options {
+  std::string workload = "synthetic";
+  int dim = 64;
+  long samples = 4096;
+  std::uint64_t data_seed = 1;
+  double noise = 0.01;
+
+  void add_to(CLI::App& app);
+  std::vector<std::string> arguments() const;
+};
+
+// The protocol, as the PS runs it (and launch forwards it to its PS).
+struct protocol_options {
+  int workers = 8;
+  int load = 3;
+  int ell = 1;
+  std::string scheme = "proposed";
+  std::string mode = "exact";
+  double deadline = 0;  // seconds, approximate mode
+  std::uint64_t iterations = 20;
+  std::string kind = "cyclic";  // proposed: cyclic | regular
+  std::string order = "optimal";
+  std::uint64_t seed = 1;  // assignment, order and R
+  double lr = 0.5;
+  double momentum = 0.0;
+  int heartbeat_ms = 200;
+
+  void add_to(CLI::App& app);
+  std::vector<std::string> arguments() const;
+  // Throws core::input_error for a combination the scheme cannot run.
+  nodes::scheme_spec spec() const;
+};
+
+// The gradient source every node builds from the same options; `chunks` is m.
+std::shared_ptr<const core::gradient_source> make_workload(const workload_options& w, int chunks);
+
+}  // namespace pgc::tools

@@ -1,0 +1,233 @@
+// pgc ps: run a parameter server until the configured iterations are done.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/json.hpp>
+
+#include "cluster_options.hpp"
+#include "commands.hpp"
+#include "pgc/core/error.hpp"
+#include "pgc/core/optimizer.hpp"
+#include "pgc/net/endpoint.hpp"
+#include "pgc/nodes/parameter_server.hpp"
+
+namespace pgc::tools {
+namespace {
+
+struct ps_cli {
+  protocol_options protocol;
+  workload_options workload;
+  std::string listen = "127.0.0.1:0";
+  int min_workers = 0;
+  bool verify = false;
+  std::string summary;
+};
+
+struct iteration_record {
+  std::uint64_t iteration = 0;
+  double seconds = 0;
+  double expected_error = 0;
+  double rel_error = std::nan("");
+  double loss = 0;
+  nodes::iteration_stats stats;
+};
+
+// "Ready" means the scheme stopped waiting; ignore-stragglers is ready with a rescaled sum, so
+// exactness also needs the error model to say zero (exact decodes give ~1e-30 from rounding).
+bool exact_decode(const nodes::iteration_stats& stats, const iteration_record& r) {
+  return stats.exact && r.expected_error < 1e-18;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+void write_summary(const std::string& path, const ps_cli& o,
+                   const std::vector<iteration_record>& records, double max_rel, bool verified) {
+  boost::json::object out;
+  out["scheme"] = o.protocol.scheme;
+  out["mode"] = o.protocol.mode;
+  out["workers"] = o.protocol.workers;
+  out["load"] = o.protocol.load;
+  out["ell"] = o.protocol.ell;
+  out["iterations"] = records.size();
+  // null without --verify: nothing was compared.
+  if (o.verify) {
+    out["max_rel_error"] = max_rel;
+  } else {
+    out["max_rel_error"] = nullptr;
+  }
+  out["verified"] = o.verify ? boost::json::value(verified) : boost::json::value(nullptr);
+  std::vector<double> seconds;
+  boost::json::array per;
+  for (const auto& r : records) {
+    seconds.push_back(r.seconds);
+    boost::json::object it;
+    it["iteration"] = r.iteration;
+    it["seconds"] = r.seconds;
+    it["epochs"] = r.stats.epochs;
+    it["exact"] = exact_decode(r.stats, r);
+    it["chunks_used"] = r.stats.chunks_used;
+    it["workers_lost"] = r.stats.workers_lost;
+    it["expected_error"] = r.expected_error;
+    if (!std::isnan(r.rel_error)) it["rel_error"] = r.rel_error;
+    it["loss"] = r.loss;
+    per.push_back(std::move(it));
+  }
+  out["mean_iteration_seconds"] =
+      seconds.empty() ? 0.0 : std::accumulate(seconds.begin(), seconds.end(), 0.0) / seconds.size();
+  out["median_iteration_seconds"] = median(seconds);
+  out["per_iteration"] = std::move(per);
+  // Written to a temporary file and renamed, so a reader never sees half a summary.
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp);
+    if (!f) throw core::input_error("cannot write --summary file '" + path + "'");
+    f << boost::json::serialize(out) << '\n';
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    throw core::input_error("cannot write --summary file '" + path + "'");
+  }
+}
+
+int run(const ps_cli& o) {
+  const nodes::scheme_spec spec = o.protocol.spec();
+  const auto source = make_workload(o.workload, o.protocol.workers);
+  const net::endpoint listen = net::parse_endpoint(o.listen);
+  if (o.min_workers < 0 || o.min_workers > o.protocol.workers) {
+    throw core::input_error("--min-workers must be between 0 and --workers");
+  }
+
+  core::optimizer_config oc;
+  oc.schedule.rate = o.protocol.lr;
+  oc.momentum = o.protocol.momentum;
+  core::optimizer opt(oc, source->dimension());
+  const bool exact_mode = o.protocol.mode == "exact";
+
+  std::mutex mutex;  // records_ are written on the decode pool and read on the io thread
+  std::vector<iteration_record> records;
+  iteration_record pending;
+  double max_rel = 0;
+  bool verified = true;
+
+  boost::asio::io_context io;
+  nodes::ps_options po;
+  po.listen = listen;
+  po.spec = spec;
+  po.mode = exact_mode ? nodes::signal_mode::exact : nodes::signal_mode::approximate;
+  po.deadline = std::chrono::milliseconds(static_cast<long>(o.protocol.deadline * 1000));
+  po.dimension = source->dimension();
+  po.iterations = o.protocol.iterations;
+  po.min_workers = o.min_workers;
+  po.heartbeat = std::chrono::milliseconds(o.protocol.heartbeat_ms);
+  po.initial_model = source->initial_parameters();
+  po.on_gradient = [&](std::uint64_t iteration, const Eigen::VectorXd& gradient, double expected,
+                       Eigen::VectorXd& model) {
+    iteration_record r;
+    r.iteration = iteration;
+    r.expected_error = expected;
+    if (o.verify) {
+      // The single-process reference: every chunk gradient summed at the same model.
+      const Eigen::VectorXd reference = core::full_gradient(*source, model);
+      r.rel_error = (gradient - reference).norm() / std::max(reference.norm(), 1e-300);
+    }
+    opt.step(model, gradient, 1.0 / static_cast<double>(source->samples()));
+    r.loss = source->loss(model) / static_cast<double>(source->samples());
+    const std::lock_guard lock(mutex);
+    pending = r;
+  };
+  po.on_iteration = [&](std::uint64_t iteration, const nodes::iteration_stats& stats,
+                        std::chrono::steady_clock::duration wall) {
+    iteration_record r;
+    {
+      const std::lock_guard lock(mutex);
+      r = pending;
+    }
+    r.iteration = iteration;
+    r.stats = stats;
+    r.seconds = std::chrono::duration<double>(wall).count();
+    if (!std::isnan(r.rel_error)) {
+      max_rel = std::max(max_rel, r.rel_error);
+      // An exact decode in exact mode must match the single-process reference.
+      if (exact_mode && exact_decode(stats, r) && !(r.rel_error <= 1e-9)) verified = false;
+    }
+    int min_copies =
+        stats.copies.empty() ? 0 : *std::min_element(stats.copies.begin(), stats.copies.end());
+    std::printf(
+        "iteration %llu: %.4f s, loss %.6g, epochs %u, %s, chunks used %lld of %lld processed, min "
+        "copies %d",
+        static_cast<unsigned long long>(iteration), r.seconds, r.loss, stats.epochs,
+        exact_decode(stats, r) ? "exact" : "approximate", stats.chunks_used, stats.chunks_processed,
+        min_copies);
+    if (!std::isnan(r.rel_error)) std::printf(", rel error %.2e", r.rel_error);
+    if (!exact_decode(stats, r)) std::printf(", expected error %.3g", r.expected_error);
+    if (stats.workers_lost > 0) std::printf(", workers lost %d", stats.workers_lost);
+    std::printf("\n");
+    std::fflush(stdout);
+    records.push_back(r);
+  };
+  std::exception_ptr failure;
+  po.on_done = [&](std::exception_ptr e) {
+    failure = e;
+    io.stop();
+  };
+
+  nodes::parameter_server ps(io.get_executor(), std::move(po));
+  const std::uint16_t port = ps.start();
+  std::printf("pgc ps: listening on %s (scheme %s, mode %s, N = %d, load %d, ell = %d, d = %d)\n",
+              net::endpoint{listen.host, port}.to_string().c_str(), o.protocol.scheme.c_str(),
+              o.protocol.mode.c_str(), o.protocol.workers, o.protocol.load, o.protocol.ell,
+              source->dimension());
+  std::fflush(stdout);
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (!ec) ps.stop();
+  });
+  io.run();
+
+  if (!o.summary.empty()) write_summary(o.summary, o, records, max_rel, verified);
+  if (failure) std::rethrow_exception(failure);
+  if (o.verify) {
+    std::printf("pgc ps: %zu iterations, max relative error %.2e against the reference, %s\n",
+                records.size(), max_rel, verified ? "verified" : "VERIFICATION FAILED");
+  } else {
+    std::printf("pgc ps: %zu iterations\n", records.size());
+  }
+  if (o.verify && !verified) return 1;
+  return records.size() == o.protocol.iterations ? 0 : 1;
+}
+
+}  // namespace
+
+command add_ps_command(CLI::App& app) {
+  auto o = std::make_shared<ps_cli>();
+  auto* sub = app.add_subcommand("ps", "Run a parameter server");
+  o->protocol.add_to(*sub);
+  o->workload.add_to(*sub);
+  sub->add_option("--listen", o->listen, "ADDR:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
+  sub->add_option("--min-workers", o->min_workers, "Workers needed to start an iteration (0: all)");
+  sub->add_flag("--verify", o->verify,
+                "Check every decoded gradient against a single-process reference (exit 1 if an "
+                "exact one is off by more than 1e-9 relative)");
+  sub->add_option("--summary", o->summary, "Write a JSON summary to this file");
+  return [o] { return run(*o); };
+}
+
+}  // namespace pgc::tools

@@ -1,0 +1,104 @@
+// pgc worker: connect to a parameter server and compute, encode and send chunk gradients.
+#include <charconv>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "cluster_options.hpp"
+#include "commands.hpp"
+#include "pgc/core/error.hpp"
+#include "pgc/net/endpoint.hpp"
+#include "pgc/nodes/worker.hpp"
+
+namespace pgc::tools {
+namespace {
+
+struct worker_cli {
+  workload_options workload;
+  std::string connect;
+  std::string name;
+  int chunks = 0;
+  double slowdown = 1.0;
+  std::string fail_at;
+  bool no_reconnect = false;
+  int heartbeat_ms = 200;
+  int threads = 1;
+};
+
+// ITER:CHUNK, both non-negative integers.
+nodes::worker_options::fail_point parse_fail_at(const std::string& text) {
+  const auto colon = text.find(':');
+  const auto bad = core::input_error("--fail-at '" + text + "' is not ITERATION:CHUNK (e.g. 1:2)");
+  if (colon == std::string::npos) throw bad;
+  unsigned long long iteration = 0;
+  int position = 0;
+  const char* b = text.data();
+  const char* e = b + text.size();
+  const auto r1 = std::from_chars(b, b + colon, iteration);
+  const auto r2 = std::from_chars(b + colon + 1, e, position);
+  if (r1.ec != std::errc{} || r1.ptr != b + colon || r2.ec != std::errc{} || r2.ptr != e ||
+      position < 0) {
+    throw bad;
+  }
+  return {iteration, position};
+}
+
+int run(const worker_cli& o) {
+  if (o.connect.empty()) throw core::input_error("--connect HOST:PORT is required");
+  if (o.chunks < 1)
+    throw core::input_error("--chunks M (the number of data chunks, = N) is required");
+  if (!(o.slowdown >= 1.0)) throw core::input_error("--slowdown must be at least 1");
+  if (o.threads < 1) throw core::input_error("--threads must be at least 1");
+  nodes::worker_options wo;
+  wo.connect = net::parse_endpoint(o.connect);
+  wo.name = o.name.empty() ? "worker-" + std::to_string(::getpid()) : o.name;
+  wo.heartbeat = std::chrono::milliseconds(o.heartbeat_ms);
+  wo.slowdown = o.slowdown;
+  wo.compute_threads = o.threads;
+  if (!o.fail_at.empty()) wo.fail_at = parse_fail_at(o.fail_at);
+  wo.reconnect_after_failure = !o.no_reconnect;
+  const auto source = make_workload(o.workload, o.chunks);
+
+  boost::asio::io_context io;
+  std::exception_ptr failure;
+  wo.on_done = [&](std::exception_ptr e) {
+    failure = e;
+    io.stop();
+  };
+  nodes::worker w(io.get_executor(), std::move(wo), source);
+  w.start();
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (!ec) w.stop();
+  });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+  return 0;
+}
+
+}  // namespace
+
+command add_worker_command(CLI::App& app) {
+  auto o = std::make_shared<worker_cli>();
+  auto* sub = app.add_subcommand("worker", "Run a worker that connects to a parameter server");
+  sub->add_option("--connect", o->connect, "HOST:PORT of the parameter server");
+  sub->add_option("--name", o->name, "Stable worker name (default worker-PID)");
+  sub->add_option("--chunks", o->chunks, "Number of data chunks m (= number of workers N)");
+  o->workload.add_to(*sub);
+  sub->add_option("--slowdown", o->slowdown,
+                  "Straggler injection: every chunk takes F times longer")
+      ->capture_default_str();
+  sub->add_option("--fail-at", o->fail_at, "Crash (drop the connection) at ITERATION:CHUNK");
+  sub->add_flag("--no-reconnect", o->no_reconnect, "After --fail-at, exit instead of reconnecting");
+  sub->add_option("--heartbeat-ms", o->heartbeat_ms, "Heartbeat interval")->capture_default_str();
+  sub->add_option("--threads", o->threads, "Compute threads")->capture_default_str();
+  return [o] { return run(*o); };
+}
+
+}  // namespace pgc::tools
