@@ -30,8 +30,13 @@ ps_config machine_config(const ps_options& opt, std::shared_ptr<const coding::sc
   if (opt.heartbeat.count() <= 0 || opt.heartbeat_misses < 1) {
     throw core::input_error("parameter server: heartbeat interval and misses must be positive");
   }
-  return ps_config{std::move(code), opt.mode,       opt.deadline,
-                   opt.dimension,   opt.iterations, opt.min_workers};
+  return ps_config{std::move(code),
+                   opt.mode,
+                   opt.deadline,
+                   opt.dimension,
+                   opt.iterations,
+                   opt.min_workers,
+                   opt.first_iteration_workers};
 }
 
 }  // namespace

@@ -14,6 +14,10 @@ const coding::scheme& checked_code(const ps_config& config) {
   if (!config.code) throw core::input_error("ps_machine: the config has no scheme");
   if (config.dimension <= 0) throw core::input_error("ps_machine: the dimension must be positive");
   const int n = config.code->workers();
+  if (config.first_iteration_workers < 0 || config.first_iteration_workers > n) {
+    throw core::input_error("ps_machine: first_iteration_workers must lie in [0, " +
+                            std::to_string(n) + "]");
+  }
   if (config.min_workers < 0 || config.min_workers > n) {
     throw core::input_error("ps_machine: min_workers must lie in [0, " + std::to_string(n) + "]");
   }
@@ -30,6 +34,8 @@ ps_machine::ps_machine(ps_config config)
     : config_(std::move(config)),
       block_(coding::block_layout{config_.dimension, checked_code(config_).ell()}.block()),
       min_workers_(config_.min_workers == 0 ? config_.code->workers() : config_.min_workers),
+      first_workers_(config_.first_iteration_workers == 0 ? min_workers_
+                                                          : config_.first_iteration_workers),
       tracker_(config_.code->tasks(), config_.code->ell()),
       joined_(static_cast<std::size_t>(config_.code->workers()), false),
       in_iteration_(static_cast<std::size_t>(config_.code->workers()), false),
@@ -232,7 +238,8 @@ void ps_machine::on_event(const model_ready& e, std::vector<action>& out) {
 }
 
 void ps_machine::try_start(std::vector<action>& out) {
-  if (phase_ != phase::waiting_model || !model_ready_ || joined_count_ < min_workers_) return;
+  const int needed = started_ ? min_workers_ : first_workers_;
+  if (phase_ != phase::waiting_model || !model_ready_ || joined_count_ < needed) return;
   model_ready_ = false;
   started_ = true;
   current_ = next_;

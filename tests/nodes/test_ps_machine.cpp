@@ -106,6 +106,20 @@ TEST_CASE("a configurable minimum of workers starts the run early") {
   CHECK(late.iteration == 0);
 }
 
+TEST_CASE("the first iteration can wait for the whole cluster while later ones need fewer") {
+  auto c = proposed_config();
+  c.min_workers = 2;
+  c.first_iteration_workers = 4;
+  ps m(c);
+  m.on(ps::model_ready{0});
+  CHECK(all_of<ps::start_iteration>(m.on(ps::worker_joined{1})).empty());
+  CHECK(all_of<ps::start_iteration>(m.on(ps::worker_joined{3})).empty());
+  CHECK(all_of<ps::start_iteration>(m.on(ps::worker_joined{0})).empty());
+  CHECK(one_of<ps::start_iteration>(m.on(ps::worker_joined{2})).to == std::vector<int>{0, 1, 2, 3});
+  c.first_iteration_workers = 5;
+  CHECK_THROWS_AS(ps{c}, pgc::core::input_error);
+}
+
 TEST_CASE("exact mode signals once every chunk has ell copies and decodes from the senders") {
   ps m = started(proposed_config());
   CHECK(m.on(ps::progress{0, 0, 1}).empty());

@@ -107,7 +107,7 @@ int run_cluster(const launch_cli& o, const protocol_options& protocol,
       }
       if (fails) {
         argv.push_back("--fail-at");
-        argv.push_back("1:1");
+        argv.push_back("1:0");
         argv.push_back("--no-reconnect");
       }
       out.push_back({"w" + std::to_string(w), argv, {}, !fails, false});

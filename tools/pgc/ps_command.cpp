@@ -134,6 +134,9 @@ int run(const ps_cli& o) {
   po.dimension = source->dimension();
   po.iterations = o.protocol.iterations;
   po.min_workers = o.min_workers;
+  // The cluster assembles fully before the first iteration; --min-workers lets it go on after
+  // workers are lost for good.
+  po.first_iteration_workers = o.protocol.workers;
   po.heartbeat = std::chrono::milliseconds(o.protocol.heartbeat_ms);
   po.initial_model = source->initial_parameters();
   po.on_gradient = [&](std::uint64_t iteration, const Eigen::VectorXd& gradient, double expected,
@@ -175,7 +178,7 @@ int run(const ps_cli& o) {
         exact_decode(stats, r) ? "exact" : "approximate", stats.chunks_used, stats.chunks_processed,
         min_copies);
     if (!std::isnan(r.rel_error)) std::printf(", rel error %.2e", r.rel_error);
-    if (!exact_decode(stats, r)) std::printf(", expected error %.3g", r.expected_error);
+    if (!exact_decode(stats, r)) std::printf(", expected squared error %.3g", r.expected_error);
     if (stats.workers_lost > 0) std::printf(", workers lost %d", stats.workers_lost);
     std::printf("\n");
     std::fflush(stdout);
@@ -222,7 +225,9 @@ command add_ps_command(CLI::App& app) {
   o->workload.add_to(*sub);
   sub->add_option("--listen", o->listen, "ADDR:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
-  sub->add_option("--min-workers", o->min_workers, "Workers needed to start an iteration (0: all)");
+  sub->add_option(
+      "--min-workers", o->min_workers,
+      "Workers needed to start an iteration after the first, which waits for all (0: all)");
   sub->add_flag("--verify", o->verify,
                 "Check every decoded gradient against a single-process reference (exit 1 if an "
                 "exact one is off by more than 1e-9 relative)");

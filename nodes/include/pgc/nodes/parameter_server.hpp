@@ -28,7 +28,8 @@ struct ps_options {
   std::chrono::milliseconds deadline{0};  // approximate mode
   int dimension = 0;                      // d
   std::optional<std::uint64_t> iterations;
-  int min_workers = 0;  // joined workers needed to start an iteration; 0 means all N
+  int min_workers = 0;              // joined workers needed to start an iteration; 0 means all N
+  int first_iteration_workers = 0;  // ... the first iteration; 0 means min_workers
   // Sent to workers in Welcome and by the PS itself; a peer silent for `heartbeat_misses`
   // intervals is lost.
   std::chrono::milliseconds heartbeat{200};

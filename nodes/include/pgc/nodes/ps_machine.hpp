@@ -31,6 +31,9 @@ struct ps_config {
   int dimension = 0;                        // d, > 0
   std::optional<std::uint64_t> iterations;  // nullopt: run until stopped
   int min_workers = 0;                      // joined workers needed to start; 0 means all N
+  // Joined workers needed to start the first iteration (0: min_workers), so a cluster can
+  // assemble fully and then carry on without workers lost for good.
+  int first_iteration_workers = 0;
 };
 
 // Time-free counters of one iteration, for logs, the dashboard and `--summary`.
@@ -194,6 +197,7 @@ class ps_machine {
   ps_config config_;
   int block_;
   int min_workers_;
+  int first_workers_;
   coding::progress_tracker tracker_;
   std::vector<bool> joined_;
   std::vector<bool> in_iteration_;  // joined and sent StartIteration(current_)
