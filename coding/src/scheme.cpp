@@ -133,12 +133,11 @@ double expected_error(const scheme& code, const state_vector& s, std::span<const
   return err / (static_cast<double>(code.chunks()) * d);
 }
 
-Eigen::MatrixXd least_squares_decoding(const scheme& code, const state_vector& s,
-                                       std::span<const int> from) {
+Eigen::MatrixXd stacked_encoding(const scheme& code, const state_vector& s,
+                                 std::span<const int> from) {
   const int ell = code.ell();
-  const auto cols = static_cast<Eigen::Index>(code.chunks()) * ell;
-  // E_from: one row per reply, one column per (chunk j, block u) at j * ell + u.
-  Eigen::MatrixXd e = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(from.size()), cols);
+  Eigen::MatrixXd e = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(from.size()),
+                                            static_cast<Eigen::Index>(code.chunks()) * ell);
   for (std::size_t t = 0; t < from.size(); ++t) {
     const Eigen::MatrixXd c = code.encoding(from[t], s);
     const auto list = code.tasks().list(from[t]);
@@ -147,6 +146,14 @@ Eigen::MatrixXd least_squares_decoding(const scheme& code, const state_vector& s
           c.row(p);
     }
   }
+  return e;
+}
+
+Eigen::MatrixXd least_squares_decoding(const scheme& code, const state_vector& s,
+                                       std::span<const int> from) {
+  const int ell = code.ell();
+  const auto cols = static_cast<Eigen::Index>(code.chunks()) * ell;
+  const Eigen::MatrixXd e = stacked_encoding(code, s, from);
   Eigen::MatrixXd target = Eigen::MatrixXd::Zero(cols, ell);  // J^T
   for (Eigen::Index j = 0; j < code.chunks(); ++j)
     target.middleRows(j * ell, ell).setIdentity();

@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
+#include "assignment_options.hpp"
 #include "commands.hpp"
 #include "pgc/coding/assignment.hpp"
 #include "pgc/coding/ordering.hpp"
@@ -30,14 +31,7 @@ using core::input_error;
 struct sim_options {
   std::string trace;
   std::string experiment;
-  // Assignment, as in pgc assign.
-  std::string kind = "cyclic";
-  int workers = 0;
-  int chunks = 0;
-  int load = 0;
-  std::string file;
-  std::uint64_t seed = 1;
-  std::string order = "keep";
+  assignment_options assignment;  // as in pgc assign
   std::vector<int> ells;
   bool json = false;
   // Experiments.
@@ -50,14 +44,6 @@ struct sim_options {
   sim::straggler_model model = sim::experiment_config::default_model();
 };
 
-std::string slurp(const std::string& path, const char* what) {
-  std::ifstream in(path);
-  if (!in) throw input_error(std::string("cannot open ") + what + " '" + path + "'");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // Worker lines of a trace (non-blank after stripping comments), to default --workers.
 int count_trace_lines(const std::string& text) {
   int n = 0;
@@ -67,30 +53,6 @@ int count_trace_lines(const std::string& text) {
     if (line.find_first_not_of(" \t\r\v\f") != std::string::npos) ++n;
   }
   return n;
-}
-
-coding::assignment build(const sim_options& o, int workers) {
-  if (o.kind == "file") {
-    if (o.file.empty()) throw input_error("--kind file needs --file PATH");
-    auto a = coding::parse_assignment(slurp(o.file, "assignment file"), o.chunks);
-    if (workers != 0 && workers != a.workers()) {
-      throw input_error("--workers " + std::to_string(workers) + " but '" + o.file + "' has " +
-                        std::to_string(a.workers()) + " workers");
-    }
-    return a;
-  }
-  if (!o.file.empty()) throw input_error("--file is only for --kind file");
-  if (workers < 1) throw input_error("--workers must be at least 1");
-  if (o.load < 1) throw input_error("--load must be at least 1");
-  if (o.load > workers) throw input_error("--load must not exceed --workers");
-  if (o.kind == "cyclic")
-    return coding::cyclic(workers, o.load, o.chunks == 0 ? workers : o.chunks);
-  if (o.chunks != 0 && o.chunks != workers) {
-    throw input_error("--kind " + o.kind +
-                      " has one chunk per worker: --chunks must equal --workers");
-  }
-  if (o.kind == "frc") return coding::fractional_repetition(workers, o.load);
-  return coding::random_regular(workers, o.load, o.seed);
 }
 
 boost::json::value time_or_null(double t) {
@@ -108,12 +70,14 @@ std::string time_text(double t) {
 int run_trace(const sim_options& o) {
   if (o.ells.size() > 1) throw input_error("--trace takes a single --ell");
   const int ell = o.ells.empty() ? 1 : o.ells.front();
-  const std::string text = slurp(o.trace, "trace");
-  const int workers = o.workers != 0 || o.kind == "file" ? o.workers : count_trace_lines(text);
-  const coding::assignment base = build(o, workers);
+  const std::string text = read_text_file(o.trace, "trace");
+  const int workers = o.assignment.workers != 0 || o.assignment.kind == "file"
+                          ? o.assignment.workers
+                          : count_trace_lines(text);
+  const coding::assignment base = o.assignment.build(workers);
   base.check_ell(ell);
-  const auto kind = coding::parse_order_kind(o.order);
-  const coding::ordered result = coding::apply_order(base, kind, ell, o.seed);
+  const auto kind = coding::parse_order_kind(o.assignment.order);
+  const coding::ordered result = coding::apply_order(base, kind, ell, o.assignment.seed);
   const coding::assignment& a = result.tasks;
   const sim::chunk_times times = sim::parse_trace(text, a);
 
@@ -134,7 +98,7 @@ int run_trace(const sim_options& o) {
     out["workers"] = a.workers();
     out["chunks"] = a.chunks();
     out["ell"] = ell;
-    out["kind"] = o.kind;
+    out["kind"] = o.assignment.kind;
     out["order"] = coding::to_string(kind);
     out["proposed"] = time_or_null(proposed);
     out["original"] = time_or_null(original);
@@ -186,11 +150,11 @@ class progress_line {
 int run_experiment(const sim_options& o) {
   if (!o.trace.empty()) throw input_error("--trace and --experiment do not go together");
   sim::experiment_config config;
-  config.workers = o.workers;
-  config.load = o.load;
+  config.workers = o.assignment.workers;
+  config.load = o.assignment.load;
   config.ells = o.ells;
   config.trials = o.trials;
-  config.seed = o.seed;
+  config.seed = o.assignment.seed;
   config.model = o.model;
   config.model.distribution = sim::parse_delay_distribution(o.delay);
   config.deadlines = o.deadlines;
@@ -244,19 +208,7 @@ command add_sim_command(CLI::App& app) {
                   "Delay trace: one line per worker, seconds per chunk in list order, inf = fails");
   sub->add_option("--experiment", opts->experiment,
                   "time-vs-ell | error-vs-deadline | ordering | polynomial");
-  sub->add_option("--kind", opts->kind, "Assignment: cyclic | frc | regular | file")
-      ->check(CLI::IsMember({"cyclic", "frc", "regular", "file"}))
-      ->capture_default_str();
-  sub->add_option("--workers", opts->workers,
-                  "Number of workers N (trace: default the trace's line count)");
-  sub->add_option("--chunks", opts->chunks, "Number of chunks m (default: N)");
-  sub->add_option("--load", opts->load, "Chunks per worker (delta)");
-  sub->add_option("--file", opts->file, "Assignment file for --kind file");
-  sub->add_option("--seed", opts->seed, "Seed of assignments, orders and delays")
-      ->capture_default_str();
-  sub->add_option("--order", opts->order, "Chunk order: keep | random | optimal | heuristic")
-      ->check(CLI::IsMember({"keep", "random", "optimal", "heuristic"}))
-      ->capture_default_str();
+  opts->assignment.add_to(*sub);
   sub->add_option("--ell", opts->ells,
                   "Communication factor ell (experiments: a list, default per experiment)")
       ->delimiter(',');

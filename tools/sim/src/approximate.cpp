@@ -26,15 +26,7 @@ double least_squares_error(const coding::scheme& code, const coding::state_vecto
   if (from.empty()) return 1.0;
   const int ell = code.ell();
   const auto cols = static_cast<Eigen::Index>(code.chunks()) * ell;
-  Eigen::MatrixXd e = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(from.size()), cols);
-  for (std::size_t t = 0; t < from.size(); ++t) {
-    const Eigen::MatrixXd c = code.encoding(from[t], s);
-    const auto list = code.tasks().list(from[t]);
-    for (Eigen::Index p = 0; p < c.rows(); ++p) {
-      e.row(static_cast<Eigen::Index>(t)).segment(list[static_cast<std::size_t>(p)] * ell, ell) =
-          c.row(p);
-    }
-  }
+  const Eigen::MatrixXd e = coding::stacked_encoding(code, s, from);
   Eigen::MatrixXd residual = coding::least_squares_decoding(code, s, from) * e;  // ell x m ell
   for (Eigen::Index j = 0; j < code.chunks(); ++j) {
     residual.middleCols(j * ell, ell) -= Eigen::MatrixXd::Identity(ell, ell);

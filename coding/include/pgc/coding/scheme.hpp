@@ -82,6 +82,12 @@ Eigen::VectorXd decode(const scheme& code, const state_vector& s, std::span<cons
 // decode is exact.
 double expected_error(const scheme& code, const state_vector& s, std::span<const int> from, int d);
 
+// E_from: one row per reply in `from`, one column per (chunk j, block u) at j * ell + u, holding
+// the coefficient of block u of g_j in that reply. Decoding with D yields D E_from, so the decode
+// is exact when D E_from selects "sum over chunks of block k" for every k.
+Eigen::MatrixXd stacked_encoding(const scheme& code, const state_vector& s,
+                                 std::span<const int> from);
+
 // The decoding matrix that minimizes the expected error for replies from `from`: the
 // minimum-norm least-squares solution D of D E_from = J, where E_from stacks the senders'
 // encodings and J selects "sum over chunks of block k". Any scheme may use it.
