@@ -97,7 +97,9 @@ run_result run_cluster(coding::scheme_kind kind, std::optional<int> failing_work
       ++r.workers_done;
       if (e) sink("worker failed");
     };
-    if (failing_worker == i) wo.fail_at = worker_options::fail_point{1, 1};
+    // Position 0: the worker is sure to reach it (it crashes as iteration 1 starts); a later
+    // position may never be reached if the PS signals before the worker gets there.
+    if (failing_worker == i) wo.fail_at = worker_options::fail_point{1, 0};
     workers.push_back(std::make_unique<worker>(io.get_executor(), wo,
                                                std::make_shared<core::least_squares>(cfg)));
     workers.back()->start();

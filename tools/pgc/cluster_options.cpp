@@ -1,20 +1,34 @@
 #include "cluster_options.hpp"
 
+#include <optional>
+
 #include <CLI/CLI.hpp>
 
 #include "pgc/coding/assignment.hpp"
 #include "pgc/coding/ordering.hpp"
 #include "pgc/core/error.hpp"
+#include "pgc/core/fashion_mnist.hpp"
 #include "pgc/core/least_squares.hpp"
+#include "pgc/core/mlp.hpp"
+#include "pgc/core/softmax_regression.hpp"
 
 namespace pgc::tools {
 
 using core::input_error;
 
 void workload_options::add_to(CLI::App& app) {
-  app.add_option("--workload", workload, "Gradient source: synthetic (least squares)")
-      ->check(CLI::IsMember({"synthetic"}))
+  app.add_option("--workload", workload,
+                 "Gradient source: synthetic (least squares) | fashion-mnist (Debian's data set)")
+      ->check(CLI::IsMember({"synthetic", "fashion-mnist"}))
       ->capture_default_str();
+  app.add_option("--model", model, "fashion-mnist: softmax | mlp")
+      ->check(CLI::IsMember({"softmax", "mlp"}))
+      ->capture_default_str();
+  app.add_option("--hidden", hidden, "fashion-mnist mlp: hidden units")->capture_default_str();
+  app.add_option("--data-dir", data_dir, "fashion-mnist: directory of the IDX files")
+      ->capture_default_str();
+  app.add_option("--train-limit", train_limit, "fashion-mnist: first N training samples (0: all)");
+  app.add_option("--test-limit", test_limit, "fashion-mnist: first N test samples (0: all)");
   app.add_option("--dim", dim, "Model dimension d (synthetic)")->capture_default_str();
   app.add_option("--samples", samples, "Training samples (synthetic)")->capture_default_str();
   app.add_option("--data-seed", data_seed, "Seed of the synthetic data")->capture_default_str();
@@ -22,6 +36,15 @@ void workload_options::add_to(CLI::App& app) {
 }
 
 std::vector<std::string> workload_options::arguments() const {
+  if (workload == "fashion-mnist") {
+    return {"--workload",    workload,
+            "--model",       model,
+            "--hidden",      std::to_string(hidden),
+            "--data-dir",    data_dir,
+            "--train-limit", std::to_string(train_limit),
+            "--test-limit",  std::to_string(test_limit),
+            "--data-seed",   std::to_string(data_seed)};
+  }
   return {"--workload",  workload,
           "--dim",       std::to_string(dim),
           "--samples",   std::to_string(samples),
@@ -98,15 +121,42 @@ nodes::scheme_spec protocol_options::spec() const {
   return s;
 }
 
-std::shared_ptr<const core::gradient_source> make_workload(const workload_options& w, int chunks) {
-  if (w.workload != "synthetic") throw input_error("unknown --workload '" + w.workload + "'");
-  core::least_squares_config c;
-  c.samples = w.samples;
-  c.dimension = w.dim;
-  c.chunks = chunks;
-  c.seed = w.data_seed;
-  c.noise = w.noise;
-  return std::make_shared<core::least_squares>(c);
+workload make_workload(const workload_options& w, int chunks, bool with_test) {
+  if (w.workload == "synthetic") {
+    core::least_squares_config c;
+    c.samples = w.samples;
+    c.dimension = w.dim;
+    c.chunks = chunks;
+    c.seed = w.data_seed;
+    c.noise = w.noise;
+    return {std::make_shared<core::least_squares>(c), nullptr, nullptr};
+  }
+  if (w.workload != "fashion-mnist") throw input_error("unknown --workload '" + w.workload + "'");
+  if (w.train_limit < 0 || w.test_limit < 0)
+    throw input_error("--train-limit and --test-limit must be >= 0");
+  core::fashion_mnist_options fo;
+  fo.directory = w.data_dir;
+  if (w.train_limit > 0) fo.train_limit = w.train_limit;
+  // Workers never score the model: they read a single test sample.
+  fo.test_limit = with_test ? (w.test_limit > 0 ? std::optional<long>(w.test_limit) : std::nullopt)
+                            : std::optional<long>(1);
+  auto data = core::fashion_mnist::load(fo);
+  auto train = std::make_shared<const core::dataset>(std::move(data.train));
+  std::shared_ptr<const core::classifier> model;
+  if (w.model == "mlp") {
+    core::mlp_config mc;
+    mc.chunks = chunks;
+    mc.hidden = w.hidden;
+    mc.seed = w.data_seed;
+    model = std::make_shared<core::mlp>(train, mc);
+  } else {
+    core::softmax_regression_config sc;
+    sc.chunks = chunks;
+    model = std::make_shared<core::softmax_regression>(train, sc);
+  }
+  workload out{model, model, nullptr};
+  if (with_test) out.test = std::make_shared<const core::dataset>(std::move(data.test));
+  return out;
 }
 
 }  // namespace pgc::tools

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "pgc/core/classifier.hpp"
+#include "pgc/core/dataset.hpp"
 #include "pgc/core/gradient_source.hpp"
 #include "pgc/nodes/scheme_spec.hpp"
 
@@ -19,11 +21,18 @@ namespace pgc::tools {
 
 // What a worker needs to build its gradient source: the same on every node.
 struct workload_options {
-  std::string workload = "synthetic";
+  std::string workload = "synthetic";  // synthetic | fashion-mnist
+  // synthetic
   int dim = 64;
   long samples = 4096;
   std::uint64_t data_seed = 1;
   double noise = 0.01;
+  // fashion-mnist
+  std::string model = "softmax";  // softmax | mlp
+  int hidden = 64;
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  long train_limit = 0;  // 0: all 60,000
+  long test_limit = 0;   // 0: all 10,000
 
   void add_to(CLI::App& app);
   std::vector<std::string> arguments() const;
@@ -51,7 +60,15 @@ struct protocol_options {
   nodes::scheme_spec spec() const;
 };
 
-// The gradient source every node builds from the same options; `chunks` is m.
-std::shared_ptr<const core::gradient_source> make_workload(const workload_options& w, int chunks);
+// What a node builds from workload_options: the gradient source (every node), and for a
+// classifier the test set the PS scores it on (with_test only; null for synthetic data).
+struct workload {
+  std::shared_ptr<const core::gradient_source> source;
+  std::shared_ptr<const core::classifier> classifier;
+  std::shared_ptr<const core::dataset> test;
+};
+
+// `chunks` is m. Throws core::input_error for bad options or a missing data set.
+workload make_workload(const workload_options& w, int chunks, bool with_test);
 
 }  // namespace pgc::tools

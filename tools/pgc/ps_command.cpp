@@ -18,6 +18,7 @@
 
 #include "cluster_options.hpp"
 #include "commands.hpp"
+#include "pgc/core/classifier.hpp"
 #include "pgc/core/error.hpp"
 #include "pgc/core/optimizer.hpp"
 #include "pgc/net/endpoint.hpp"
@@ -40,7 +41,8 @@ struct iteration_record {
   double seconds = 0;
   double expected_error = 0;
   double rel_error = std::nan("");
-  double loss = 0;
+  double loss = 0;                 // mean training loss (synthetic) or mean test loss (classifier)
+  double accuracy = std::nan("");  // test accuracy (classifier)
   nodes::iteration_stats stats;
 };
 
@@ -87,11 +89,16 @@ void write_summary(const std::string& path, const ps_cli& o,
     it["expected_error"] = r.expected_error;
     if (!std::isnan(r.rel_error)) it["rel_error"] = r.rel_error;
     it["loss"] = r.loss;
+    if (!std::isnan(r.accuracy)) it["test_accuracy"] = r.accuracy;
     per.push_back(std::move(it));
   }
   out["mean_iteration_seconds"] =
       seconds.empty() ? 0.0 : std::accumulate(seconds.begin(), seconds.end(), 0.0) / seconds.size();
   out["median_iteration_seconds"] = median(seconds);
+  if (!records.empty()) {
+    out["final_loss"] = records.back().loss;
+    if (!std::isnan(records.back().accuracy)) out["test_accuracy"] = records.back().accuracy;
+  }
   out["per_iteration"] = std::move(per);
   // Written to a temporary file and renamed, so a reader never sees half a summary.
   const std::string tmp = path + ".tmp";
@@ -107,7 +114,8 @@ void write_summary(const std::string& path, const ps_cli& o,
 
 int run(const ps_cli& o) {
   const nodes::scheme_spec spec = o.protocol.spec();
-  const auto source = make_workload(o.workload, o.protocol.workers);
+  const workload wl = make_workload(o.workload, o.protocol.workers, true);
+  const auto& source = wl.source;
   const net::endpoint listen = net::parse_endpoint(o.listen);
   if (o.min_workers < 0 || o.min_workers > o.protocol.workers) {
     throw core::input_error("--min-workers must be between 0 and --workers");
@@ -150,7 +158,14 @@ int run(const ps_cli& o) {
       r.rel_error = (gradient - reference).norm() / std::max(reference.norm(), 1e-300);
     }
     opt.step(model, gradient, 1.0 / static_cast<double>(source->samples()));
-    r.loss = source->loss(model) / static_cast<double>(source->samples());
+    if (wl.classifier) {
+      // A classifier is scored on the test set; its training loss would cost a full pass.
+      const core::evaluation e = wl.classifier->evaluate(model, *wl.test);
+      r.loss = e.mean_loss;
+      r.accuracy = e.accuracy;
+    } else {
+      r.loss = source->loss(model) / static_cast<double>(source->samples());
+    }
     const std::lock_guard lock(mutex);
     pending = r;
   };
@@ -177,6 +192,7 @@ int run(const ps_cli& o) {
         static_cast<unsigned long long>(iteration), r.seconds, r.loss, stats.epochs,
         exact_decode(stats, r) ? "exact" : "approximate", stats.chunks_used, stats.chunks_processed,
         min_copies);
+    if (!std::isnan(r.accuracy)) std::printf(", test accuracy %.2f%%", 100.0 * r.accuracy);
     if (!std::isnan(r.rel_error)) std::printf(", rel error %.2e", r.rel_error);
     if (!exact_decode(stats, r)) std::printf(", expected squared error %.3g", r.expected_error);
     if (stats.workers_lost > 0) std::printf(", workers lost %d", stats.workers_lost);
@@ -192,10 +208,13 @@ int run(const ps_cli& o) {
 
   nodes::parameter_server ps(io.get_executor(), std::move(po));
   const std::uint16_t port = ps.start();
-  std::printf("pgc ps: listening on %s (scheme %s, mode %s, N = %d, load %d, ell = %d, d = %d)\n",
-              net::endpoint{listen.host, port}.to_string().c_str(), o.protocol.scheme.c_str(),
-              o.protocol.mode.c_str(), o.protocol.workers, o.protocol.load, o.protocol.ell,
-              source->dimension());
+  std::printf(
+      "pgc ps: listening on %s (scheme %s, mode %s, N = %d, load %d, ell = %d, d = %d, %ld "
+      "training samples%s)\n",
+      net::endpoint{listen.host, port}.to_string().c_str(), o.protocol.scheme.c_str(),
+      o.protocol.mode.c_str(), o.protocol.workers, o.protocol.load, o.protocol.ell,
+      source->dimension(), source->samples(),
+      wl.test ? (", " + std::to_string(wl.test->samples()) + " test samples").c_str() : "");
   std::fflush(stdout);
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);

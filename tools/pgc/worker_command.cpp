@@ -63,7 +63,7 @@ int run(const worker_cli& o) {
   wo.compute_threads = o.threads;
   if (!o.fail_at.empty()) wo.fail_at = parse_fail_at(o.fail_at);
   wo.reconnect_after_failure = !o.no_reconnect;
-  const auto source = make_workload(o.workload, o.chunks);
+  const auto source = make_workload(o.workload, o.chunks, false).source;
 
   boost::asio::io_context io;
   std::exception_ptr failure;
