@@ -1,3 +1,7 @@
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
 #include <boost/json.hpp>
 #include <doctest/doctest.h>
 
@@ -95,4 +99,20 @@ TEST_CASE("pgc launch and pgc worker reject bad arguments with exit code 2") {
     CHECK(r.exit_code == 2);
     CHECK(r.err.find(c.message) != std::string::npos);
   }
+}
+
+TEST_CASE("pgc launch --csv writes a header and one line per iteration") {
+  const std::string path = std::string(PGC_BINARY_DIR) + "/tests/launch-log.csv";
+  std::remove(path.c_str());
+  const auto r =
+      run_pgc("launch --workers 4 --load 2 --ell 2 --iterations 5 --dim 9 --verify --csv " + path);
+  REQUIRE(r.exit_code == 0);
+  const std::string text = slurp(path);
+  CHECK(text.rfind("iteration,seconds,loss,test_accuracy,exact,", 0) == 0);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 6);
+  // The last line: iteration 4, exact, and a relative error below 1e-9.
+  const auto last = text.substr(text.rfind('\n', text.size() - 2) + 1);
+  CHECK(last.rfind("4,", 0) == 0);
+  const double rel = std::stod(last.substr(last.rfind(',') + 1));
+  CHECK(rel < 1e-9);
 }

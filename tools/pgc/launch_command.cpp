@@ -35,6 +35,7 @@ struct launch_cli {
   int fail = 0;
   bool verify = false;
   std::string summary;
+  std::string csv;
   double grace = 3.0;
   std::string compare;
 };
@@ -75,6 +76,11 @@ int run_cluster(const launch_cli& o, const protocol_options& protocol,
   if (!summary_path.empty()) {
     ps_argv.push_back("--summary");
     ps_argv.push_back(summary_path);
+  }
+  if (!o.csv.empty()) {
+    ps_argv.push_back("--csv");
+    // With --compare, each scheme gets its own file.
+    ps_argv.push_back(o.compare.empty() ? o.csv : o.csv + "." + protocol.scheme + ".csv");
   }
   std::vector<launch::command> initial{{"ps", ps_argv, {}, true, true}};
 
@@ -204,6 +210,9 @@ command add_launch_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_flag("--verify", o->verify, "The PS checks every decoded gradient against a reference");
   sub->add_option("--summary", o->summary, "The PS writes a JSON summary to this file");
+  sub->add_option("--csv", o->csv,
+                  "The PS writes one CSV line per iteration to this file (with --compare: "
+                  "FILE.SCHEME.csv per scheme)");
   sub->add_option(
          "--compare", o->compare,
          "Run the same cluster again under this scheme and print the ratio of iteration times")

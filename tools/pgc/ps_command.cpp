@@ -5,9 +5,11 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,7 @@ struct ps_cli {
   int min_workers = 0;
   bool verify = false;
   std::string summary;
+  std::string csv;
 };
 
 struct iteration_record {
@@ -133,6 +136,15 @@ int run(const ps_cli& o) {
   double max_rel = 0;
   bool verified = true;
 
+  std::optional<std::ofstream> csv;
+  if (!o.csv.empty()) {
+    csv.emplace(o.csv);
+    if (!*csv) throw core::input_error("cannot write --csv file '" + o.csv + "'");
+    *csv << "iteration,seconds,loss,test_accuracy,exact,epochs,chunks_used,chunks_processed,"
+            "min_copies,workers_lost,expected_error,rel_error\n";
+    *csv << std::setprecision(10);
+  }
+
   boost::asio::io_context io;
   nodes::ps_options po;
   po.listen = listen;
@@ -184,20 +196,36 @@ int run(const ps_cli& o) {
       // An exact decode in exact mode must match the single-process reference.
       if (exact_mode && exact_decode(stats, r) && !(r.rel_error <= 1e-9)) verified = false;
     }
-    int min_copies =
+    const int min_copies =
         stats.copies.empty() ? 0 : *std::min_element(stats.copies.begin(), stats.copies.end());
+    // Copies per chunk at the signal: the whole list for small clusters, the minimum otherwise.
+    std::string copies = "min copies " + std::to_string(min_copies);
+    if (!stats.copies.empty() && stats.copies.size() <= 32) {
+      copies = "copies";
+      for (int c : stats.copies)
+        copies += " " + std::to_string(c);
+    }
     std::printf(
-        "iteration %llu: %.4f s, loss %.6g, epochs %u, %s, chunks used %lld of %lld processed, min "
-        "copies %d",
+        "iteration %llu: %.4f s, loss %.6g, epochs %u, %s, chunks used %lld of %lld processed, %s",
         static_cast<unsigned long long>(iteration), r.seconds, r.loss, stats.epochs,
         exact_decode(stats, r) ? "exact" : "approximate", stats.chunks_used, stats.chunks_processed,
-        min_copies);
+        copies.c_str());
     if (!std::isnan(r.accuracy)) std::printf(", test accuracy %.2f%%", 100.0 * r.accuracy);
     if (!std::isnan(r.rel_error)) std::printf(", rel error %.2e", r.rel_error);
     if (!exact_decode(stats, r)) std::printf(", expected squared error %.3g", r.expected_error);
     if (stats.workers_lost > 0) std::printf(", workers lost %d", stats.workers_lost);
     std::printf("\n");
     std::fflush(stdout);
+    if (csv) {
+      auto& f = *csv;
+      f << iteration << ',' << r.seconds << ',' << r.loss << ',';
+      if (!std::isnan(r.accuracy)) f << r.accuracy;
+      f << ',' << (exact_decode(stats, r) ? 1 : 0) << ',' << stats.epochs << ','
+        << stats.chunks_used << ',' << stats.chunks_processed << ',' << min_copies << ','
+        << stats.workers_lost << ',' << r.expected_error << ',';
+      if (!std::isnan(r.rel_error)) f << r.rel_error;
+      f << '\n' << std::flush;  // one line per iteration, readable while the run goes on
+    }
     records.push_back(r);
   };
   std::exception_ptr failure;
@@ -251,6 +279,7 @@ command add_ps_command(CLI::App& app) {
                 "Check every decoded gradient against a single-process reference (exit 1 if an "
                 "exact one is off by more than 1e-9 relative)");
   sub->add_option("--summary", o->summary, "Write a JSON summary to this file");
+  sub->add_option("--csv", o->csv, "Write one CSV line per iteration to this file");
   return [o] { return run(*o); };
 }
 
