@@ -8,6 +8,7 @@
 #include "pgc/coding/progress_tracker.hpp"
 #include "pgc/coding/proposed.hpp"
 #include "pgc/core/error.hpp"
+#include "round_trip.hpp"
 
 using namespace pgc::coding;
 
@@ -72,30 +73,11 @@ state_vector random_state(std::mt19937_64& rng, const assignment& tasks) {
   return s;
 }
 
-// Chunk gradients: column j is g_j.
-Eigen::MatrixXd random_gradients(std::mt19937_64& rng, int chunks, int d) {
-  std::normal_distribution<double> normal;
-  Eigen::MatrixXd g(d, chunks);
-  for (Eigen::Index c = 0; c < g.cols(); ++c) {
-    for (Eigen::Index r = 0; r < g.rows(); ++r)
-      g(r, c) = normal(rng);
-  }
-  return g;
-}
+using test::random_gradients;
 
 // Every sender encodes its own chunk gradients; the PS decodes.
 Eigen::VectorXd round_trip(const proposed& code, const state_vector& s, const Eigen::MatrixXd& g) {
-  const auto from = code.senders(s);
-  const block_layout layout{static_cast<int>(g.rows()), code.ell()};
-  Eigen::MatrixXd coded(layout.block(), static_cast<Eigen::Index>(from.size()));
-  for (std::size_t t = 0; t < from.size(); ++t) {
-    const auto list = code.tasks().list(from[t]);
-    Eigen::MatrixXd mine(g.rows(), static_cast<Eigen::Index>(list.size()));
-    for (std::size_t p = 0; p < list.size(); ++p)
-      mine.col(static_cast<Eigen::Index>(p)) = g.col(list[p]);
-    coded.col(static_cast<Eigen::Index>(t)) = encode(code, from[t], s, mine);
-  }
-  return decode(code, s, from, coded, static_cast<int>(g.rows()));
+  return test::round_trip(code, s, code.senders(s), g);
 }
 
 }  // namespace
