@@ -90,14 +90,11 @@ totals accumulate(const dataset& data, long begin, long count, const layers<cons
 }  // namespace
 
 mlp::mlp(std::shared_ptr<const dataset> train, const mlp_config& config)
-    : train_(std::move(train)), config_(config) {
-  if (!train_) throw input_error("MLP needs a training set");
-  train_->validate();
+    : classifier(std::move(train), config.chunks, "MLP"), config_(config) {
   if (config.hidden < 1) {
     throw input_error("MLP needs at least one hidden unit, got " + std::to_string(config.hidden));
   }
   if (!(config.l2 >= 0)) throw input_error("L2 penalty must be non-negative");
-  ranges_ = split_chunks(train_->samples(), config.chunks);
 }
 
 int mlp::dimension() const {
@@ -105,11 +102,6 @@ int mlp::dimension() const {
   const int h = config_.hidden;
   const int k = train_->classes;
   return h * f + h + k * h + k;
-}
-
-long mlp::chunk_samples(int chunk) const {
-  if (chunk < 0 || chunk >= chunks()) throw input_error("chunk out of range");
-  return ranges_[static_cast<std::size_t>(chunk)].count;
 }
 
 void mlp::gradient(int chunk, const Eigen::VectorXd& parameters,

@@ -57,20 +57,12 @@ totals accumulate(const dataset& data, long begin, long count, const const_matri
 
 softmax_regression::softmax_regression(std::shared_ptr<const dataset> train,
                                        const softmax_regression_config& config)
-    : train_(std::move(train)), config_(config) {
-  if (!train_) throw input_error("softmax regression needs a training set");
-  train_->validate();
+    : classifier(std::move(train), config.chunks, "softmax regression"), config_(config) {
   if (!(config.l2 >= 0)) throw input_error("L2 penalty must be non-negative");
-  ranges_ = split_chunks(train_->samples(), config.chunks);
 }
 
 int softmax_regression::dimension() const {
   return train_->classes * train_->feature_count() + train_->classes;
-}
-
-long softmax_regression::chunk_samples(int chunk) const {
-  if (chunk < 0 || chunk >= chunks()) throw input_error("chunk out of range");
-  return ranges_[static_cast<std::size_t>(chunk)].count;
 }
 
 void softmax_regression::gradient(int chunk, const Eigen::VectorXd& parameters,

@@ -1,5 +1,10 @@
 #pragma once
 
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "pgc/core/chunk_split.hpp"
 #include "pgc/core/dataset.hpp"
 #include "pgc/core/gradient_source.hpp"
 
@@ -19,8 +24,18 @@ class classifier : public gradient_source {
   // Throws input_error if `data` does not match the model's features and classes or is empty.
   virtual evaluation evaluate(const Eigen::VectorXd& parameters, const dataset& data) const = 0;
 
+  // The training set cut into chunks, the same for every model.
+  int chunks() const override { return static_cast<int>(ranges_.size()); }
+  long samples() const override { return train_->samples(); }
+  long chunk_samples(int chunk) const override;
+
  protected:
-  classifier() = default;
+  // Validates the training set and splits it into `chunks` chunks; throws input_error naming
+  // `model` when there is no training set.
+  classifier(std::shared_ptr<const dataset> train, int chunks, std::string_view model);
+
+  std::shared_ptr<const dataset> train_;
+  std::vector<chunk_range> ranges_;
 
   // Throws input_error unless `data` is valid and has the features and classes of `train`.
   static void check_compatible(const dataset& data, const dataset& train);

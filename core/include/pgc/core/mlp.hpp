@@ -38,9 +38,6 @@ class mlp final : public classifier {
   mlp(std::shared_ptr<const dataset> train, const mlp_config& config);
 
   int dimension() const override;
-  int chunks() const override { return static_cast<int>(ranges_.size()); }
-  long samples() const override { return train_->samples(); }
-  long chunk_samples(int chunk) const override;
   void gradient(int chunk, const Eigen::VectorXd& parameters,
                 Eigen::Ref<Eigen::VectorXd> out) const override;
   double loss(const Eigen::VectorXd& parameters) const override;
@@ -48,9 +45,7 @@ class mlp final : public classifier {
   evaluation evaluate(const Eigen::VectorXd& parameters, const dataset& data) const override;
 
  private:
-  std::shared_ptr<const dataset> train_;
   mlp_config config_;
-  std::vector<chunk_range> ranges_;
 };
 
 }  // namespace pgc::core

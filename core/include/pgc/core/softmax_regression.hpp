@@ -30,9 +30,6 @@ class softmax_regression final : public classifier {
   softmax_regression(std::shared_ptr<const dataset> train, const softmax_regression_config& config);
 
   int dimension() const override;
-  int chunks() const override { return static_cast<int>(ranges_.size()); }
-  long samples() const override { return train_->samples(); }
-  long chunk_samples(int chunk) const override;
   void gradient(int chunk, const Eigen::VectorXd& parameters,
                 Eigen::Ref<Eigen::VectorXd> out) const override;
   double loss(const Eigen::VectorXd& parameters) const override;
@@ -41,9 +38,7 @@ class softmax_regression final : public classifier {
   evaluation evaluate(const Eigen::VectorXd& parameters, const dataset& data) const override;
 
  private:
-  std::shared_ptr<const dataset> train_;
   softmax_regression_config config_;
-  std::vector<chunk_range> ranges_;
 };
 
 }  // namespace pgc::core
