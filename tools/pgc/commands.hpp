@@ -17,5 +17,6 @@ command add_sim_command(CLI::App& app);
 command add_ps_command(CLI::App& app);
 command add_worker_command(CLI::App& app);
 command add_launch_command(CLI::App& app);
+command add_bench_command(CLI::App& app);
 
 }  // namespace pgc::tools

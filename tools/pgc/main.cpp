@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
   std::map<CLI::App*, pgc::tools::command> commands;
   for (auto add :
        {&pgc::tools::add_assign_command, &pgc::tools::add_sim_command, &pgc::tools::add_ps_command,
-        &pgc::tools::add_worker_command, &pgc::tools::add_launch_command}) {
+        &pgc::tools::add_worker_command, &pgc::tools::add_launch_command,
+        &pgc::tools::add_bench_command}) {
     auto run = add(app);
     commands.emplace(app.get_subcommands({}).back(), std::move(run));
   }

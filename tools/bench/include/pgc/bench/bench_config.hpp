@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace pgc::bench {
+
+// What `pgc bench` measures and how big. The defaults run in a couple of minutes on two cores;
+// quick() shrinks every size to a smoke run of seconds.
+struct bench_config {
+  // Sections to run: any of "coding", "channel", "gather".
+  std::vector<std::string> sections{"coding", "channel", "gather"};
+  // Timed repetitions of every measurement; the best is kept (other load on the machine only
+  // ever makes a run slower). Ours and its baseline alternate, so both see the same machine.
+  int repeats = 5;
+  // Shortest timed run in seconds: a fast operation is repeated until it lasts this long.
+  double min_seconds = 0.05;
+
+  // Coefficient solve: every ell x holders pair with ell <= holders.
+  std::vector<int> ells{1, 2, 4, 8, 16};
+  std::vector<int> holders{1, 2, 4, 8, 16, 32, 64};
+  // Worker encode: d and the number of chunk gradients it combines.
+  long long encode_d = 10'000'000;
+  int encode_load = 4;
+  // PS decode: d and the number of coded vectors.
+  long long decode_d = 1'000'000;
+  int decode_workers = 16;
+
+  // Channel against a raw socket: frames of this many doubles (2^20: 8 MiB), this many per run.
+  std::size_t frame_doubles = std::size_t{1} << 20;
+  int channel_frames = 16;
+
+  // Gather of N encoded vectors of d doubles (ell = 1) over TCP, against MPI. The headline
+  // ratios use the first N and the last d.
+  std::vector<int> gather_workers{8, 64};
+  std::vector<long long> gather_dims{100'000, 1'000'000};
+  int gather_iterations = 5;
+  bool mpi = true;
+  // Empty: the pgc_mpi_gather and mpirun found when pgc was built.
+  std::string mpi_exe;
+  std::string mpirun;
+
+  bool runs(const std::string& section) const;
+  // Throws core::input_error naming the first bad value.
+  void validate() const;
+  // The sizes of --quick; `sections`, `mpi` and the MPI paths are kept.
+  static bench_config quick(const bench_config& base);
+};
+
+}  // namespace pgc::bench

@@ -1,0 +1,18 @@
+#pragma once
+
+#include "pgc/bench/bench_config.hpp"
+#include "pgc/bench/report.hpp"
+
+namespace pgc::bench {
+
+// Seconds of each of `iterations` gathers (after one warm-up) of n encoded vectors of d doubles
+// over loopback TCP with the framed channel: the PS signals every worker (EncodeAndTransmit),
+// each worker builds its Encoded message from its vector and sends it, and the gather ends when
+// the PS holds all n frames. The PS and the workers have one io thread each.
+std::vector<double> tcp_gather_seconds(int n, long long d, int iterations);
+
+// Gathers for every configured (N, d) and, when pgc_mpi_gather and mpirun are there,
+// gather_vs_mpi_gather = our time / MPI_Gather time and gather_vs_mpi_reduce likewise.
+void run_gather_bench(const bench_config& config, report& out);
+
+}  // namespace pgc::bench

@@ -1,0 +1,191 @@
+#include "pgc/bench/gather_bench.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <capnp/message.h>
+
+#include "detail/io_thread.hpp"
+#include "pgc/bench/mpi_gather.hpp"
+#include "pgc/net/channel.hpp"
+
+namespace pgc::bench {
+namespace {
+
+namespace asio = net::asio;
+using detail::awaitable;
+using detail::io_thread;
+using channel_ptr = std::shared_ptr<net::channel>;
+using clock_type = std::chrono::steady_clock;
+
+// A worker: answers every EncodeAndTransmit with an Encoded message built from its vector, the
+// way a real worker copies its coded vector into the message. Ends when its channel closes.
+awaitable<void> worker_loop(channel_ptr ch, std::shared_ptr<const std::vector<double>> y) {
+  for (;;) {
+    const net::frame f = co_await ch->read();
+    const auto e = f.envelope();
+    if (!e.isEncodeAndTransmit()) continue;
+    auto message = std::make_unique<capnp::MallocMessageBuilder>();
+    auto encoded = message->initRoot<net::wire::Envelope>().initEncoded();
+    encoded.setIteration(e.getEncodeAndTransmit().getIteration());
+    auto payload = encoded.initPayload(static_cast<unsigned>(y->size()));
+    for (unsigned k = 0; k < payload.size(); ++k)
+      payload.set(k, (*y)[k]);
+    ch->send(std::move(message));
+  }
+}
+
+std::unique_ptr<capnp::MallocMessageBuilder> signal_message(std::uint64_t iteration, int n) {
+  auto message = std::make_unique<capnp::MallocMessageBuilder>();
+  auto e = message->initRoot<net::wire::Envelope>().initEncodeAndTransmit();
+  e.setIteration(iteration);
+  auto state = e.initState(static_cast<unsigned>(n));
+  for (unsigned i = 0; i < state.size(); ++i)
+    state.set(i, 1);
+  return message;
+}
+
+// One iteration on the PS thread: signal every worker, then hold all n Encoded frames.
+awaitable<double> gather_once(const std::vector<channel_ptr>& channels, std::uint64_t iteration,
+                              std::size_t d) {
+  const auto executor = co_await asio::this_coro::executor;
+  const auto start = clock_type::now();
+  for (const auto& ch : channels)
+    ch->send(signal_message(iteration, static_cast<int>(channels.size())));
+  std::vector<net::frame> frames;
+  frames.reserve(channels.size());
+  std::size_t remaining = channels.size();
+  std::exception_ptr failure;
+  asio::steady_timer all_in(executor, asio::steady_timer::time_point::max());
+  // One reader per connection, as the PS has; each one ends this wait when it is the last.
+  for (const auto& ch : channels) {
+    asio::co_spawn(
+        executor,
+        [&, ch]() -> awaitable<void> {
+          net::frame f = co_await ch->read();
+          const auto e = f.envelope();
+          if (!e.isEncoded() || e.getEncoded().getIteration() != iteration ||
+              e.getEncoded().getPayload().size() != d) {
+            throw std::runtime_error("gather bench: unexpected reply");
+          }
+          frames.push_back(std::move(f));
+        },
+        [&](std::exception_ptr e) {
+          if (e && !failure) failure = e;
+          if (--remaining == 0) all_in.cancel();
+        });
+  }
+  while (remaining > 0)
+    co_await all_in.async_wait(asio::as_tuple(asio::use_awaitable));
+  const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+  if (failure) std::rethrow_exception(failure);
+  co_return seconds;
+}
+
+double min_of(const std::vector<double>& v) {
+  return *std::min_element(v.begin(), v.end());
+}
+
+std::string dim_text(long long d) {
+  // 1000000 -> 1e6: short keys that name the size.
+  const int exponent = static_cast<int>(std::lround(std::log10(static_cast<double>(d))));
+  if (std::pow(10.0, exponent) == static_cast<double>(d)) return "1e" + std::to_string(exponent);
+  return std::to_string(d);
+}
+
+}  // namespace
+
+std::vector<double> tcp_gather_seconds(int n, long long d, int iterations) {
+  io_thread ps;
+  io_thread workers;
+  std::vector<channel_ptr> ps_side;
+  std::vector<channel_ptr> worker_side;
+  for (int i = 0; i < n; ++i) {
+    auto pair = detail::connect_loopback(workers.context(), ps.context());
+    worker_side.push_back(net::channel::start(std::move(pair.client)));
+    ps_side.push_back(net::channel::start(std::move(pair.server)));
+  }
+  auto y = std::make_shared<std::vector<double>>(static_cast<std::size_t>(d));
+  for (std::size_t k = 0; k < y->size(); ++k)
+    (*y)[k] = 1.0 + static_cast<double>(k);
+  for (const auto& ch : worker_side) {
+    // A worker ends when the bench closes its channel: that, and only that, is expected.
+    asio::co_spawn(workers.context(), worker_loop(ch, y), [ch](std::exception_ptr e) {
+      if (e && ch->is_open()) ch->close();
+    });
+  }
+  ps.start();
+  workers.start();
+  std::vector<double> seconds;
+  for (int it = 0; it <= iterations; ++it) {
+    const double t =
+        ps.run(gather_once(ps_side, static_cast<std::uint64_t>(it), static_cast<std::size_t>(d)));
+    if (it > 0) seconds.push_back(t);  // the first one warms up connections and allocator
+  }
+  asio::post(ps.context(), asio::use_future([&] {
+               for (const auto& ch : ps_side)
+                 ch->close();
+             }))
+      .get();
+  asio::post(workers.context(), asio::use_future([&] {
+               for (const auto& ch : worker_side)
+                 ch->close();
+             }))
+      .get();
+  // The threads end before the channels are released here, so none is destroyed under them.
+  ps.stop();
+  workers.stop();
+  return seconds;
+}
+
+void run_gather_bench(const bench_config& config, report& out) {
+  std::string why_no_mpi;
+  const mpi_tools tools =
+      config.mpi ? mpi_tools::find(config.mpi_exe, config.mpirun, why_no_mpi) : mpi_tools{};
+  if (!config.mpi) why_no_mpi = "MPI comparison turned off (--no-mpi)";
+  const int head_n = config.gather_workers.front();
+  const long long head_d = config.gather_dims.back();
+  for (const int n : config.gather_workers) {
+    for (const long long d : config.gather_dims) {
+      const std::string tag = "_n" + std::to_string(n) + "_d" + dim_text(d);
+      const std::string shape = std::to_string(n) + " vectors of d = " + std::to_string(d) +
+                                " doubles (" + std::to_string(d * 8 * n >> 20) + " MiB)";
+      const double ours = min_of(tcp_gather_seconds(n, d, config.gather_iterations));
+      out.add("gather_s" + tag, ours, "s", "gather over TCP with the framed channel, " + shape);
+      const bool head = n == head_n && d == head_d;
+      std::string why = why_no_mpi;
+      std::optional<mpi_timings> mpi;
+      if (why.empty()) mpi = run_mpi_gather(tools, n, d, config.gather_iterations, why);
+      const std::string gather_what = "our gather / MPI_Gather (lower is better), " + shape;
+      const std::string reduce_what = "our gather / MPI_Reduce (lower is better), " + shape;
+      if (mpi) {
+        const double gather = min_of(mpi->gather_s);
+        const double reduce = min_of(mpi->reduce_s);
+        out.add("mpi_gather_s" + tag, gather, "s", "MPI_Gather, " + shape);
+        out.add("mpi_reduce_s" + tag, reduce, "s", "MPI_Reduce (sum), " + shape);
+        out.add("gather_vs_mpi_gather" + tag, ours / gather, "ratio", gather_what);
+        out.add("gather_vs_mpi_reduce" + tag, ours / reduce, "ratio", reduce_what);
+        if (head) {
+          out.add("gather_vs_mpi_gather", ours / gather, "ratio", gather_what);
+          out.add("gather_vs_mpi_reduce", ours / reduce, "ratio", reduce_what);
+        }
+      } else if (head) {
+        out.add_missing("gather_vs_mpi_gather", "ratio", gather_what, why);
+        out.add_missing("gather_vs_mpi_reduce", "ratio", reduce_what, why);
+      }
+    }
+  }
+}
+
+}  // namespace pgc::bench
