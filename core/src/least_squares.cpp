@@ -52,6 +52,7 @@ double least_squares::loss(const Eigen::VectorXd& parameters) const {
 }
 
 Eigen::VectorXd least_squares::initial_parameters() const {
+  if (config_.start_at_truth) return true_parameters_;
   return Eigen::VectorXd::Zero(config_.dimension);
 }
 

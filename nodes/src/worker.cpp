@@ -27,7 +27,9 @@ worker::impl::impl(asio::any_io_executor ex, worker_options opt,
       opt_(std::move(opt)),
       source_(std::move(source)),
       pool_(std::move(pool)),
-      backoff_(ex_) {
+      backoff_(ex_),
+      delay_timer_(ex_),
+      delay_rng_(opt_.delay_seed) {
   if (!source_) throw core::input_error("worker: no gradient source");
   if (opt_.name.empty()) throw core::input_error("worker: empty name");
   if (opt_.heartbeat.count() <= 0 || opt_.heartbeat_misses < 1) {
@@ -74,6 +76,7 @@ void worker::impl::execute(worker_machine::action& action) {
         } else if constexpr (std::is_same_v<T, worker_machine::stop>) {
           stopped_ = true;
           backoff_.cancel();
+          delay_timer_.cancel();
           if (channel_) channel_->stop();
         }
       },
@@ -92,33 +95,53 @@ void worker::impl::compute(const worker_machine::compute_chunk& job) {
     if (!opt_.reconnect_after_failure) stopped_ = true;
     if (channel_) channel_->close();
   }
+  // Drawn here, on the io thread, so the sequence does not depend on which pool thread runs.
+  const double draw = opt_.delay.is_none() ? 0.0 : unit_uniform(delay_rng_);
   auto tracked = asio::prefer(ex_, asio::execution::outstanding_work.tracked);
   asio::post(pool_, [self = shared_from_this(), tracked, model, chunk = job.chunk,
-                     ticket = job.ticket]() mutable {
+                     ticket = job.ticket, draw]() mutable {
     std::exception_ptr error;
     auto g = std::make_shared<Eigen::VectorXd>(self->source_->dimension());
+    std::chrono::nanoseconds extra{0};
     try {
       const auto t0 = std::chrono::steady_clock::now();
       self->source_->gradient(chunk, *model, *g);
+      const auto spent = std::chrono::steady_clock::now() - t0;
       if (self->opt_.slowdown > 1.0) {
-        const auto spent = std::chrono::steady_clock::now() - t0;
         std::this_thread::sleep_for(std::chrono::duration_cast<std::chrono::nanoseconds>(
             spent * (self->opt_.slowdown - 1.0)));
       }
+      extra =
+          self->opt_.delay.extra(draw, std::chrono::duration_cast<std::chrono::nanoseconds>(spent));
     } catch (...) {
       error = std::current_exception();
     }
-    asio::post(tracked, [self = std::move(self), ticket, error,
+    asio::post(tracked, [self = std::move(self), ticket, error, extra,
                          g = std::shared_ptr<const Eigen::VectorXd>(std::move(g))]() mutable {
       if (error) {
         self->finish(error);
         return;
       }
-      self->results_[ticket] = std::move(g);
-      self->feed(worker_machine::chunk_computed{ticket});
-      self->results_.erase(ticket);
+      if (extra.count() <= 0) {
+        self->chunk_done(ticket, std::move(g));
+        return;
+      }
+      // The random delay waits on a timer, not on the pool, so an EncodeAndTransmit that
+      // arrives meanwhile is encoded at once. One chunk is in flight at a time: one timer.
+      self->delay_timer_.expires_after(extra);
+      self->delay_timer_.async_wait(
+          [self, ticket, g = std::move(g)](const boost::system::error_code&) mutable {
+            // Cancelled only by stop(): nothing waits for the chunk any more.
+            if (!self->stopped_) self->chunk_done(ticket, std::move(g));
+          });
     });
   });
+}
+
+void worker::impl::chunk_done(std::uint64_t ticket, std::shared_ptr<const Eigen::VectorXd> g) {
+  results_[ticket] = std::move(g);
+  feed(worker_machine::chunk_computed{ticket});
+  results_.erase(ticket);
 }
 
 void worker::impl::encode(worker_machine::encode job) {
@@ -158,6 +181,7 @@ void worker::impl::stop() {
   if (stopped_) return;
   stopped_ = true;
   backoff_.cancel();
+  delay_timer_.cancel();
   if (channel_) {
     send(detail::make_shutdown("worker stopping"));
     channel_->stop();
@@ -168,6 +192,7 @@ void worker::impl::finish(std::exception_ptr error) {
   if (error) {
     stopped_ = true;
     backoff_.cancel();
+    delay_timer_.cancel();
     if (channel_) channel_->close();
   }
   if (done_) return;

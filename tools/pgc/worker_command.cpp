@@ -2,6 +2,7 @@
 #include <charconv>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "commands.hpp"
 #include "pgc/core/error.hpp"
 #include "pgc/net/endpoint.hpp"
+#include "pgc/nodes/delay_model.hpp"
 #include "pgc/nodes/worker.hpp"
 
 namespace pgc::tools {
@@ -25,6 +27,8 @@ struct worker_cli {
   std::string name;
   int chunks = 0;
   double slowdown = 1.0;
+  std::string delay_model = "none";
+  std::uint64_t delay_seed = 0;
   std::string fail_at;
   bool no_reconnect = false;
   int heartbeat_ms = 200;
@@ -60,6 +64,12 @@ int run(const worker_cli& o) {
   wo.name = o.name.empty() ? "worker-" + std::to_string(::getpid()) : o.name;
   wo.heartbeat = std::chrono::milliseconds(o.heartbeat_ms);
   wo.slowdown = o.slowdown;
+  try {
+    wo.delay = nodes::delay_model::parse(o.delay_model);
+  } catch (const core::input_error& e) {
+    throw core::input_error(std::string("--delay-model: ") + e.what());
+  }
+  wo.delay_seed = o.delay_seed;
   wo.compute_threads = o.threads;
   if (!o.fail_at.empty()) wo.fail_at = parse_fail_at(o.fail_at);
   wo.reconnect_after_failure = !o.no_reconnect;
@@ -93,6 +103,13 @@ command add_worker_command(CLI::App& app) {
   o->workload.add_to(*sub);
   sub->add_option("--slowdown", o->slowdown,
                   "Straggler injection: every chunk takes F times longer")
+      ->capture_default_str();
+  sub->add_option("--delay-model", o->delay_model,
+                  "Straggler injection: random extra delay per chunk: none | fixed:MS | "
+                  "exp:MEAN_MS | pareto:SCALE_MS:SHAPE | bimodal:P:F (with probability P a chunk "
+                  "takes F times its compute time)")
+      ->capture_default_str();
+  sub->add_option("--delay-seed", o->delay_seed, "Seed of the --delay-model draws")
       ->capture_default_str();
   sub->add_option("--fail-at", o->fail_at, "Crash (drop the connection) at ITERATION:CHUNK");
   sub->add_flag("--no-reconnect", o->no_reconnect, "After --fail-at, exit instead of reconnecting");

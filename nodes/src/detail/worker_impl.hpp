@@ -7,6 +7,7 @@
 #include <exception>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,8 @@ struct worker::impl : std::enable_shared_from_this<worker::impl> {
   void execute(worker_machine::action& a);
   void compute(const worker_machine::compute_chunk& job);
   void encode(worker_machine::encode job);
+  // A computed chunk (after its injected delay) goes to the machine.
+  void chunk_done(std::uint64_t ticket, std::shared_ptr<const Eigen::VectorXd> g);
   void send(detail::message_ptr m);
   void stop();
   void finish(std::exception_ptr error);
@@ -69,6 +72,8 @@ struct worker::impl : std::enable_shared_from_this<worker::impl> {
   std::map<std::uint64_t, std::vector<std::shared_ptr<const Eigen::VectorXd>>> gradients_;
   std::map<std::uint64_t, std::shared_ptr<const Eigen::VectorXd>> results_;  // by ticket
   net::asio::steady_timer backoff_;
+  net::asio::steady_timer delay_timer_;  // the injected delay of the chunk in flight
+  std::mt19937_64 delay_rng_;            // draws of opt_.delay, on the io thread
   bool started_ = false;
   bool stopped_ = false;
   bool done_ = false;

@@ -16,6 +16,9 @@ struct least_squares_config {
   int chunks = 8;
   std::uint64_t seed = 1;
   double noise = 0.01;  // standard deviation of the additive noise on y
+  // initial_parameters() returns w* instead of zeros: there every chunk gradient is
+  // -X_c^T noise_c, independent across chunks and zero-mean (what coding::expected_error assumes).
+  bool start_at_truth = false;
 };
 
 // Synthetic linear regression: X has i.i.d. N(0, 1/d) entries, w* ~ N(0, 1),
@@ -35,7 +38,7 @@ class least_squares final : public gradient_source {
   void gradient(int chunk, const Eigen::VectorXd& parameters,
                 Eigen::Ref<Eigen::VectorXd> out) const override;
   double loss(const Eigen::VectorXd& parameters) const override;
-  // Zeros.
+  // Zeros, or w* with config.start_at_truth.
   Eigen::VectorXd initial_parameters() const override;
 
   const least_squares_config& config() const { return config_; }

@@ -13,6 +13,7 @@
 #include "pgc/core/gradient_source.hpp"
 #include "pgc/net/endpoint.hpp"
 #include "pgc/net/frame_limits.hpp"
+#include "pgc/nodes/delay_model.hpp"
 
 namespace pgc::nodes {
 
@@ -36,6 +37,12 @@ struct worker_options {
   // Straggler injection for experiments: each chunk takes `slowdown` times its compute time (the
   // pool thread sleeps for the difference).
   double slowdown = 1.0;
+  // ... and then a random extra time per chunk, drawn from `delay` by a generator seeded with
+  // `delay_seed` (one draw per chunk in the order the chunks start, so a seed repeats the delays
+  // of a run). It waits on a timer, not on the pool: the worker encodes at once when
+  // EncodeAndTransmit arrives during it.
+  delay_model delay;
+  std::uint64_t delay_seed = 0;
   // When the worker is about to compute position `position` of its list in iteration
   // `iteration`, it closes its connection abruptly (once), as if it crashed, then reconnects.
   struct fail_point {
