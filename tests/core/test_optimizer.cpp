@@ -124,3 +124,23 @@ TEST_CASE("optimizer rejects bad configurations and bad state") {
   Eigen::VectorXd p = Eigen::VectorXd::Zero(3);
   CHECK_THROWS_AS(sgd.step(p, Eigen::VectorXd::Zero(3)), input_error);
 }
+
+TEST_CASE("learning rate schedules parse from their command line form") {
+  using kind = pgc::core::learning_rate_schedule::kind;
+  const auto c = pgc::core::parse_learning_rate_schedule("constant", 0.2);
+  CHECK(c.shape == kind::constant);
+  CHECK(c.at(1000) == 0.2);
+  const auto s = pgc::core::parse_learning_rate_schedule("step:10:0.5", 0.2);
+  CHECK(s.shape == kind::step_decay);
+  CHECK(s.at(9) == 0.2);
+  CHECK(s.at(10) == doctest::Approx(0.1));
+  const auto cos = pgc::core::parse_learning_rate_schedule("cosine:40:0.01", 0.2);
+  CHECK(cos.at(40) == doctest::Approx(0.01));
+  CHECK(pgc::core::parse_learning_rate_schedule("cosine:40", 0.2).at(40) == doctest::Approx(0.0));
+  CHECK(pgc::core::parse_learning_rate_schedule("inverse:0.5", 0.2).at(2) == doctest::Approx(0.1));
+  for (const char* bad : {"", "linear", "step:10", "step:x:0.5", "step:0:0.5", "step:2.5:0.5",
+                          "step:10:2", "cosine:40:1", "inverse:-1", "constant:1", "step:10:0.5:"}) {
+    CHECK_THROWS_WITH_AS(pgc::core::parse_learning_rate_schedule(bad, 0.2),
+                         doctest::Contains("learning-rate schedule"), pgc::core::input_error);
+  }
+}

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string_view>
+
 namespace pgc::core {
 
 // Learning rate as a function of the step number t = 0, 1, 2, ... (steps already taken).
@@ -20,5 +22,10 @@ struct learning_rate_schedule {
   void validate() const;
   double at(long step) const;
 };
+
+// The command-line form, with the initial rate given apart:
+//   constant | step:PERIOD:GAMMA | cosine:PERIOD[:FINAL] | inverse:GAMMA
+// Throws input_error naming the text for anything else (and for invalid values, see validate).
+learning_rate_schedule parse_learning_rate_schedule(std::string_view text, double rate);
 
 }  // namespace pgc::core
