@@ -1,6 +1,9 @@
 #include "pgc/nodes/parameter_server.hpp"
 
+#include <cstdio>
 #include <exception>
+#include <random>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <type_traits>
@@ -36,7 +39,33 @@ ps_config machine_config(const ps_options& opt, std::shared_ptr<const coding::sc
                    opt.dimension,
                    opt.iterations,
                    opt.min_workers,
-                   opt.first_iteration_workers};
+                   opt.first_iteration_workers,
+                   opt.first_iteration,
+                   opt.on_shortfall};
+}
+
+run_info describe_run(const ps_options& opt, const coding::scheme& code) {
+  run_info info;
+  // Unique per process and start: the dashboard resets its charts when it changes.
+  std::random_device rd;
+  char id[32];
+  std::snprintf(id, sizeof(id), "%08x%08x", rd(), rd());
+  info.run_id = id;
+  info.scheme = std::string(coding::to_string(opt.spec.kind));
+  info.mode = opt.mode == signal_mode::exact ? "exact" : "approx";
+  info.workers = code.workers();
+  info.chunks = code.chunks();
+  info.ell = code.ell();
+  info.dimension = opt.dimension;
+  info.iterations = opt.iterations;
+  return info;
+}
+
+std::vector<int> list_lengths(const coding::scheme& code) {
+  std::vector<int> out;
+  for (int w = 0; w < code.workers(); ++w)
+    out.push_back(code.tasks().load(w));
+  return out;
 }
 
 }  // namespace
@@ -53,7 +82,10 @@ parameter_server::impl::impl(asio::any_io_executor ex, ps_options opt,
       deadline_(ex_),
       heartbeat_timer_(ex_),
       workers_(static_cast<std::size_t>(code_->workers())),
-      names_(static_cast<std::size_t>(code_->workers())) {
+      names_(static_cast<std::size_t>(code_->workers())),
+      monitor_(describe_run(opt_, *code_), list_lengths(*code_), std::chrono::steady_clock::now()),
+      publish_timer_(ex_) {
+  if (opt_.baseline) monitor_.set_baseline(opt_.baseline->first, opt_.baseline->second);
   welcome_.spec = opt_.spec;
   welcome_.code = code_.get();
   welcome_.mode = opt_.mode;
@@ -67,9 +99,13 @@ void parameter_server::impl::log(const std::string& line) const {
 }
 
 void parameter_server::impl::feed(ps_machine::event e, const std::shared_ptr<ps_session>& from) {
+  const auto now = std::chrono::steady_clock::now();
+  monitor_.observe(e, machine_, now);
   auto actions = machine_.on(std::move(e));
-  for (auto& a : actions)
+  for (auto& a : actions) {
+    monitor_.observe(a, machine_, now);
     execute(a, from);
+  }
 }
 
 void parameter_server::impl::send_to(int worker, detail::message_ptr m) {
@@ -120,7 +156,10 @@ void parameter_server::impl::execute(ps_machine::action& action,
             }
           }
         } else if constexpr (std::is_same_v<T, ps_machine::shutdown>) {
-          stop(a.reason);
+          stop(a.reason, a.failure ? std::make_exception_ptr(std::runtime_error(a.reason))
+                                   : std::exception_ptr{});
+        } else if constexpr (std::is_same_v<T, ps_machine::notice>) {
+          log(a.text);
         }
       },
       action);
@@ -145,23 +184,26 @@ void parameter_server::impl::start_decode(ps_machine::decode job) {
       error = std::current_exception();
     }
     asio::post(tracked, [self = std::move(self), it = job.iteration, stats = std::move(job.stats),
-                         model = std::move(model), error]() mutable {
+                         model = std::move(model), error,
+                         expected = decoded.expected_error]() mutable {
       if (self->stopped_) return;
       if (error) {
         self->finish(error);
         return;
       }
       self->model_ = std::move(model);
-      if (self->opt_.on_iteration) {
-        self->opt_.on_iteration(it, stats,
-                                std::chrono::steady_clock::now() - self->iteration_start_);
-      }
+      const auto now = std::chrono::steady_clock::now();
+      const auto wall = now - self->iteration_start_;
+      self->monitor_.completed(it, stats, std::chrono::duration<double>(wall).count(), expected,
+                               now);
+      if (self->opt_.on_iteration) self->opt_.on_iteration(it, stats, wall);
+      self->publish_status(true);
       self->feed(ps_machine::model_ready{it + 1});
     });
   });
 }
 
-void parameter_server::impl::stop(const std::string& reason) {
+void parameter_server::impl::stop(const std::string& reason, std::exception_ptr error) {
   if (stopped_) return;
   stopped_ = true;
   boost::system::error_code ignored;
@@ -175,7 +217,14 @@ void parameter_server::impl::stop(const std::string& reason) {
   }
   for (auto& s : pending_)
     s->channel->stop();
-  finish(nullptr);
+  publish_timer_.cancel();
+  if (dashboard_) {
+    // The last snapshot shows the finished run to pages still connected; then they see the
+    // server go and reconnect (to the next run on the same port, if any).
+    publish_status(true);
+    dashboard_->stop();
+  }
+  finish(error);
 }
 
 void parameter_server::impl::finish(std::exception_ptr error) {
@@ -212,6 +261,18 @@ void parameter_server::stop() {
 std::uint16_t parameter_server::port() const noexcept {
   return impl_->port_;
 }
+std::uint16_t parameter_server::dashboard_port() const noexcept {
+  return impl_->dashboard_ ? impl_->dashboard_->port() : 0;
+}
+
+void parameter_server::annotate(std::uint64_t iteration, std::string_view key, double value) {
+  impl_->monitor_.annotate(iteration, key, value);
+}
+
+void parameter_server::note(std::string text) {
+  impl_->monitor_.note(std::move(text), std::chrono::steady_clock::now());
+}
+
 std::uint64_t parameter_server::completed() const noexcept {
   return impl_->machine_.completed();
 }

@@ -39,7 +39,14 @@ ps_machine::ps_machine(ps_config config)
       tracker_(config_.code->tasks(), config_.code->ell()),
       joined_(static_cast<std::size_t>(config_.code->workers()), false),
       in_iteration_(static_cast<std::size_t>(config_.code->workers()), false),
-      replies_(static_cast<std::size_t>(config_.code->workers())) {}
+      replies_(static_cast<std::size_t>(config_.code->workers())) {
+  if (config_.iterations && config_.first_iteration > *config_.iterations) {
+    throw core::input_error("ps_machine: the first iteration " +
+                            std::to_string(config_.first_iteration) + " lies beyond the " +
+                            std::to_string(*config_.iterations) + " configured iterations");
+  }
+  current_ = next_ = completed_ = config_.first_iteration;
+}
 
 bool ps_machine::joined(int worker) const {
   return worker >= 0 && worker < config_.code->workers() &&
@@ -79,6 +86,55 @@ void ps_machine::count_stale() {
   ++stats_.stale_dropped;
 }
 
+bool ps_machine::exact_possible() const {
+  coding::progress_tracker best(config_.code->tasks(), config_.code->ell());
+  for (int w = 0; w < config_.code->workers(); ++w) {
+    if (joined_[static_cast<std::size_t>(w)]) best.report(w, config_.code->tasks().load(w));
+  }
+  return config_.code->ready(best);
+}
+
+bool ps_machine::remaining_done() const {
+  for (int w = 0; w < config_.code->workers(); ++w) {
+    if (in_iteration_[static_cast<std::size_t>(w)] &&
+        tracker_.state()[static_cast<std::size_t>(w)] < config_.code->tasks().load(w)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void ps_machine::check_shortfall(std::vector<action>& out) {
+  if (phase_ != phase::computing && phase_ != phase::awaiting) return;
+  const bool was = shortfall_;
+  shortfall_ = !exact_possible();
+  if (shortfall_ == was) return;
+  const std::string head = "iteration " + std::to_string(current_) + ": ";
+  if (!shortfall_) {
+    out.push_back(notice{head + "enough workers again for an exact step"});
+    return;
+  }
+  stats_.shortfall = true;
+  const std::string what = head + "the " + std::to_string(joined_count_) +
+                           " joined workers cannot give every chunk ell = " +
+                           std::to_string(config_.code->ell()) +
+                           " copies even if they finish their lists; ";
+  switch (config_.on_shortfall) {
+    case shortfall_policy::wait:
+      out.push_back(notice{what + "waiting for workers to join"});
+      break;
+    case shortfall_policy::approximate:
+      out.push_back(notice{what + "decoding approximately from what they compute"});
+      if (phase_ == phase::computing) maybe_signal(out);
+      break;
+    case shortfall_policy::stop:
+      out.push_back(notice{what + "stopping"});
+      phase_ = phase::finished;
+      out.push_back(shutdown{joined_list(), what + "stopping", true});
+      break;
+  }
+}
+
 void ps_machine::on_event(const worker_joined& e, std::vector<action>& out) {
   if (e.worker < 0 || e.worker >= config_.code->workers()) {
     out.push_back(reject{e.worker, errc::invalid_input,
@@ -102,6 +158,7 @@ void ps_machine::on_event(const worker_joined& e, std::vector<action>& out) {
       // A (re)joined worker helps the running iteration from scratch; tracker_.remove left its
       // count at 0, so its new progress counts from there.
       start_workers({e.worker}, false, out);
+      check_shortfall(out);
       break;
     case phase::awaiting:
       // It gets the iteration only if the machine resumes or the next one starts: an
@@ -123,7 +180,8 @@ void ps_machine::drop(int worker, std::vector<action>& out) {
   if (phase_ != phase::computing && phase_ != phase::awaiting) return;
   ++stats_.workers_lost;
   tracker_.remove(worker);
-  if (phase_ == phase::computing) return;  // less progress can only delay the signal
+  check_shortfall(out);
+  if (phase_ != phase::awaiting) return;  // less progress can only delay the signal
 
   const bool was_awaited = std::binary_search(awaited_.begin(), awaited_.end(), worker);
   // Not a sender, or its reply is already in: the decode of the signalled state does not need
@@ -154,6 +212,15 @@ void ps_machine::on_event(const progress& e, std::vector<action>& out) {
   }
   if (e.iteration < current_ || (phase_ != phase::computing && phase_ != phase::awaiting)) {
     count_stale();
+    return;
+  }
+  // A worker that (re)joined while the PS awaited replies was not sent StartIteration: its count
+  // would make it an awaited sender of the next signal, which is not sent to it (found by
+  // tests/fuzz: the iteration then waits for a reply nobody asked for).
+  if (!in_iteration_[static_cast<std::size_t>(e.worker)]) {
+    out.push_back(send_error{e.worker, errc::protocol_violation,
+                             "progress for iteration " + std::to_string(e.iteration) + ", which " +
+                                 describe(e.worker) + " was not started on"});
     return;
   }
   const int load = config_.code->tasks().load(e.worker);
@@ -252,14 +319,20 @@ void ps_machine::try_start(std::vector<action>& out) {
   awaited_.clear();
   stats_ = iteration_stats{};
   std::fill(in_iteration_.begin(), in_iteration_.end(), false);
+  shortfall_ = false;
   start_workers(joined_list(), false, out);
   if (config_.mode == signal_mode::approximate) {
     out.push_back(arm_deadline{current_, config_.deadline});
   }
+  check_shortfall(out);
 }
 
 bool ps_machine::may_signal() const {
   if (config_.code->ready(tracker_)) return true;
+  // Short of workers and told to go on: once the remaining ones have nothing more to compute.
+  if (shortfall_ && config_.on_shortfall == shortfall_policy::approximate && remaining_done()) {
+    return !config_.code->senders(tracker_.state()).empty();
+  }
   // At the deadline anything goes, as long as somebody has something to send.
   return config_.mode == signal_mode::approximate && deadline_passed_ &&
          !config_.code->senders(tracker_.state()).empty();

@@ -34,7 +34,8 @@ void parameter_server::impl::start_accepting() {
   auto self = shared_from_this();
   asio::co_spawn(ex_, accept_loop(self), logged("ps accept loop"));
   asio::co_spawn(ex_, heartbeat_loop(self), logged("ps heartbeat loop"));
-  feed(ps_machine::model_ready{0});
+  if (opt_.dashboard) start_dashboard();
+  feed(ps_machine::model_ready{opt_.first_iteration});
 }
 
 net::awaitable<void> parameter_server::impl::accept_loop(std::shared_ptr<impl> self) {
@@ -97,6 +98,7 @@ bool parameter_server::impl::admit(const std::shared_ptr<ps_session>& session,
   auto& ch = *session->channel;
   const auto refuse = [&](core::errc code, const std::string& text) {
     log("refusing a connection: " + text);
+    monitor_.refused(text, std::chrono::steady_clock::now());
     ch.send(detail::make_error(code, text));
     ch.stop();
     return false;
@@ -123,6 +125,7 @@ bool parameter_server::impl::admit(const std::shared_ptr<ps_session>& session,
   session->name = name;
   names_[id] = name;
   workers_[id] = session;
+  monitor_.admitted(static_cast<int>(id), name, std::chrono::steady_clock::now());
   feed(ps_machine::worker_joined{static_cast<int>(id)}, session);
   return true;
 }

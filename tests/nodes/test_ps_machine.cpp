@@ -429,3 +429,84 @@ TEST_CASE("random garbage events never make the ps throw") {
     CHECK(m.stale_dropped() + m.joined_count() > 0);  // the events did reach the machine
   }
 }
+
+TEST_CASE("too few workers for an exact step and the wait policy: a notice then waiting") {
+  // Worker w holds chunks w and w + 1: without workers 0 and 1 nobody holds chunk 1.
+  ps m = started(proposed_config());
+  auto a = m.on(ps::worker_lost{0});
+  CHECK(all_of<ps::notice>(a).empty());  // workers 1..3 still cover every chunk
+  a = m.on(ps::worker_lost{1});
+  CHECK(one_of<ps::notice>(a).text.find("cannot give every chunk") != std::string::npos);
+  CHECK(one_of<ps::notice>(a).text.find("waiting") != std::string::npos);
+  CHECK(m.on(ps::progress{2, 0, 2}).empty());
+  CHECK(m.on(ps::progress{3, 0, 2}).empty());  // all they can do: no signal
+  CHECK(m.current_phase() == ps::phase::computing);
+  a = m.on(ps::worker_joined{1});
+  CHECK(one_of<ps::notice>(a).text.find("enough workers again") != std::string::npos);
+  CHECK(one_of<ps::start_iteration>(a).to == std::vector<int>{1});
+  a = m.on(ps::progress{1, 0, 1});  // chunk 1: every chunk is covered now
+  CHECK(one_of<ps::encode_and_transmit>(a).state == coding::state_vector{0, 1, 2, 2});
+}
+
+TEST_CASE("too few workers and the approximate policy: a signal once the rest is done") {
+  ps_config c = proposed_config();
+  c.on_shortfall = shortfall_policy::approximate;
+  c.min_workers = 2;
+  c.first_iteration_workers = 4;
+  ps m = started(c);
+  m.on(ps::worker_lost{0});
+  auto a = m.on(ps::worker_lost{1});
+  CHECK(one_of<ps::notice>(a).text.find("approximately") != std::string::npos);
+  CHECK(all_of<ps::encode_and_transmit>(m.on(ps::progress{2, 0, 2})).empty());
+  CHECK(all_of<ps::encode_and_transmit>(m.on(ps::progress{3, 0, 1})).empty());
+  a = m.on(ps::progress{3, 0, 2});
+  const auto signal = one_of<ps::encode_and_transmit>(a);
+  CHECK(signal.state == coding::state_vector{0, 0, 2, 2});
+  a = m.on(ps::encoded{2, 0, 0, payload(1)});
+  a = m.on(ps::encoded{3, 0, 0, payload(2)});
+  const auto job = one_of<ps::decode>(a);
+  CHECK_FALSE(job.stats.exact);
+  CHECK(job.stats.shortfall);
+  CHECK(job.stats.workers_lost == 2);
+  // The next iteration with the same two workers falls short again.
+  a = m.on(ps::model_ready{1});
+  CHECK(one_of<ps::start_iteration>(a).to == std::vector<int>{2, 3});
+  CHECK(all_of<ps::notice>(a).size() == 1);
+}
+
+TEST_CASE("too few workers and the stop policy: shutdown with a failure") {
+  ps_config c = proposed_config();
+  c.on_shortfall = shortfall_policy::stop;
+  ps m = started(c);
+  m.on(ps::worker_lost{1});
+  const auto a = m.on(ps::worker_lost{2});
+  const auto s = one_of<ps::shutdown>(a);
+  CHECK(s.failure);
+  CHECK(s.to == std::vector<int>{0, 3});
+  CHECK(s.reason.find("cannot give every chunk") != std::string::npos);
+  CHECK(m.current_phase() == ps::phase::finished);
+  CHECK(m.on(ps::progress{0, 0, 2}).size() <= 1);  // nothing starts again
+}
+
+// Found by tests/fuzz (corpus/ps_machine/regression_progress_from_unstarted_worker): a worker
+// that rejoined while the PS awaited replies was counted by its progress, so the next signal
+// awaited a reply from it without sending it EncodeAndTransmit, and the iteration stalled.
+TEST_CASE("progress from a worker that rejoined while the ps awaited replies is refused") {
+  ps m = started(proposed_config());
+  m.on(ps::progress{3, 0, 2});  // chunks 3 and 0
+  m.on(ps::progress{1, 0, 1});  // chunk 1
+  const auto first = one_of<ps::encode_and_transmit>(m.on(ps::progress{2, 0, 1}));
+  CHECK(first.state == coding::state_vector{0, 1, 1, 2});
+  CHECK(m.on(ps::worker_lost{0}).empty());  // not a sender
+  CHECK(all_of<ps::start_iteration>(m.on(ps::worker_joined{0})).empty());
+  const auto refused = one_of<ps::send_error>(m.on(ps::progress{0, 0, 2}));
+  CHECK(refused.worker == 0);
+  CHECK(refused.code == core::errc::protocol_violation);
+  CHECK(m.state()[0] == 0);
+  // Losing a sender: chunk 1 has no other copy, so the workers resume, worker 0 among them.
+  const auto a = m.on(ps::worker_lost{1});
+  CHECK(all_of<ps::encode_and_transmit>(a).empty());
+  const auto resume = one_of<ps::start_iteration>(a);
+  CHECK(resume.resume);
+  CHECK(resume.to == std::vector<int>{0, 2, 3});
+}

@@ -19,6 +19,8 @@
 #include "pgc/net/channel.hpp"
 #include "pgc/nodes/parameter_server.hpp"
 #include "pgc/nodes/ps_machine.hpp"
+#include "pgc/nodes/ps_monitor.hpp"
+#include "pgc/net/status_server.hpp"
 #include "spawn_logger.hpp"
 #include "wire_convert.hpp"
 
@@ -50,13 +52,19 @@ struct parameter_server::impl : std::enable_shared_from_this<parameter_server::i
   void on_message(const std::shared_ptr<ps_session>& session, net::wire::Envelope::Reader e);
   void on_session_end(const std::shared_ptr<ps_session>& session);
 
+  // ---- ps_dashboard.cpp ----
+  void start_dashboard();
+  void publish_status(bool force);
+  void schedule_publish();
+
   // ---- parameter_server.cpp ----
   void feed(ps_machine::event e, const std::shared_ptr<ps_session>& from = nullptr);
   void execute(ps_machine::action& a, const std::shared_ptr<ps_session>& from);
   void send_to(int worker, detail::message_ptr m);
   void start_decode(ps_machine::decode job);
   void finish(std::exception_ptr error);
-  void stop(const std::string& reason);
+  // Ends the run: on_done(error), null for a normal end.
+  void stop(const std::string& reason, std::exception_ptr error = nullptr);
   void log(const std::string& line) const;
   detail::spawn_logger logged(std::string what) const { return {opt_.log, std::move(what)}; }
 
@@ -75,6 +83,11 @@ struct parameter_server::impl : std::enable_shared_from_this<parameter_server::i
   std::vector<std::string> names_;                    // by worker id; empty when never used
   std::vector<std::shared_ptr<ps_session>> pending_;  // accepted, Hello not yet admitted
   std::chrono::steady_clock::time_point iteration_start_;
+  ps_monitor monitor_;
+  std::unique_ptr<net::status_server> dashboard_;
+  net::asio::steady_timer publish_timer_;
+  std::uint64_t published_version_ = 0;
+  std::chrono::steady_clock::time_point published_at_{};
   bool started_ = false;
   bool stopped_ = false;
   bool done_ = false;

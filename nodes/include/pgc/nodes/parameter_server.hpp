@@ -7,6 +7,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include <Eigen/Core>
 #include <boost/asio/any_io_executor.hpp>
@@ -30,6 +33,16 @@ struct ps_options {
   std::optional<std::uint64_t> iterations;
   int min_workers = 0;              // joined workers needed to start an iteration; 0 means all N
   int first_iteration_workers = 0;  // ... the first iteration; 0 means min_workers
+  // Resuming from a checkpoint: the iteration to start with (initial_model is its model).
+  std::uint64_t first_iteration = 0;
+  // Too few workers left for an exact step: wait, decode approximately, or stop with an error.
+  shortfall_policy on_shortfall = shortfall_policy::wait;
+  // The live dashboard (net::status_server): HTTP + WebSocket on this address when set.
+  std::optional<net::endpoint> dashboard;
+  std::string dashboard_token;  // non-empty: every dashboard request must carry it
+  // Shown on the dashboard beside this run's times: a comparison run's label and iteration
+  // times (e.g. original gradient coding run before).
+  std::optional<std::pair<std::string, std::vector<double>>> baseline;
   // Sent to workers in Welcome and by the PS itself; a peer silent for `heartbeat_misses`
   // intervals is lost.
   std::chrono::milliseconds heartbeat{200};
@@ -73,6 +86,13 @@ class parameter_server {
   void stop();
 
   std::uint16_t port() const noexcept;
+  // The dashboard's port once start() has bound it; 0 without a dashboard.
+  std::uint16_t dashboard_port() const noexcept;
+  // A value of a completed iteration for the dashboard and /metrics (e.g. "loss",
+  // "accuracy"); call on the executor's thread, e.g. from on_iteration.
+  void annotate(std::uint64_t iteration, std::string_view key, double value);
+  // A line for the dashboard's event log (on the executor's thread).
+  void note(std::string text);
   // Counters read on the executor's thread.
   std::uint64_t completed() const noexcept;
   bool finished() const noexcept;

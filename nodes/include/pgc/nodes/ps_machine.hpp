@@ -22,6 +22,14 @@ enum class signal_mode {
   approximate,  // at the deadline, or earlier when exact decoding is possible
 };
 
+// What the PS does when the workers it still has cannot make an exact step even if they all
+// finish their lists (too many lost for good).
+enum class shortfall_policy {
+  wait,         // say so and wait for workers to (re)join
+  approximate,  // decode approximately from everything the remaining workers can compute
+  stop,         // say so and end the run with an error
+};
+
 struct ps_config {
   std::shared_ptr<const coding::scheme> code;  // required
   signal_mode mode = signal_mode::exact;
@@ -34,13 +42,18 @@ struct ps_config {
   // Joined workers needed to start the first iteration (0: min_workers), so a cluster can
   // assemble fully and then carry on without workers lost for good.
   int first_iteration_workers = 0;
+  // The first iteration to run: 0, or the iteration after a checkpoint when resuming. The
+  // iterations before it count as completed.
+  std::uint64_t first_iteration = 0;
+  shortfall_policy on_shortfall = shortfall_policy::wait;
 };
 
 // Time-free counters of one iteration, for logs, the dashboard and `--summary`.
 struct iteration_stats {
   std::uint32_t epochs = 0;        // EncodeAndTransmit signals (1 + re-signals after a loss)
   bool exact = false;              // the scheme could decode exactly at the final signal
-  bool by_deadline = false;        // approximate mode signalled without exact readiness
+  bool by_deadline = false;        // signalled without exact readiness (deadline or shortfall)
+  bool shortfall = false;          // too few workers for an exact step (shortfall_policy)
   long long chunks_processed = 0;  // sum of the signalled state vector
   long long chunks_used = 0;       // chunks the replies cover: sum of used() over the senders
   std::vector<int> copies;         // per chunk: workers that had processed it at the signal
@@ -144,13 +157,18 @@ class ps_machine {
     core::errc code;
     std::string text;
   };
-  // Send Shutdown to these workers: the run is over.
+  // Send Shutdown to these workers: the run is over (with an error when `failure`).
   struct shutdown {
     std::vector<int> to;
     std::string reason;
+    bool failure = false;
+  };
+  // Something the operator should know (log it, show it on the dashboard).
+  struct notice {
+    std::string text;
   };
   using action = std::variant<send_welcome, start_iteration, arm_deadline, encode_and_transmit,
-                              decode, send_error, close_worker, reject, shutdown>;
+                              decode, send_error, close_worker, reject, shutdown, notice>;
 
   // Throws core::input_error for a config without a scheme, d <= 0 or min_workers > N.
   explicit ps_machine(ps_config config);
@@ -169,6 +187,12 @@ class ps_machine {
   std::uint64_t iteration() const noexcept { return current_; }
   std::uint64_t completed() const noexcept { return completed_; }
   const coding::state_vector& state() const noexcept { return tracker_.state(); }
+  // Per chunk: workers that have processed it in this iteration (the dashboard's coverage).
+  const std::vector<int>& copies() const noexcept { return tracker_.copies(); }
+  // The scheme could decode exactly from the current state.
+  bool ready() const { return config_.code->ready(tracker_); }
+  // EncodeAndTransmit signals of the running iteration so far.
+  std::uint32_t signals() const noexcept { return signals_; }
   bool joined(int worker) const;
   int joined_count() const noexcept { return joined_count_; }
   long long stale_dropped() const noexcept { return stale_total_; }
@@ -193,6 +217,11 @@ class ps_machine {
   // Send StartIteration(current_) to these workers; they are in the iteration from now on.
   void start_workers(std::vector<int> to, bool resume, std::vector<action>& out);
   void count_stale();
+  // Could the joined workers make the scheme ready if each finished its whole list?
+  bool exact_possible() const;
+  // Re-evaluates the shortfall after workers came or went; acts on the policy when it begins.
+  void check_shortfall(std::vector<action>& out);
+  bool remaining_done() const;
 
   ps_config config_;
   int block_;
@@ -210,6 +239,7 @@ class ps_machine {
   std::uint64_t next_ = 0;     // the iteration model_ready is expected for
   std::uint64_t completed_ = 0;
   bool deadline_passed_ = false;
+  bool shortfall_ = false;  // this iteration cannot be exact with the joined workers
   std::uint32_t signals_ = 0;  // signals this iteration; the current epoch is signals_ - 1
 
   coding::state_vector signalled_;
