@@ -1,5 +1,6 @@
 #include "cluster_options.hpp"
 
+#include <charconv>
 #include <optional>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +14,14 @@
 #include "pgc/core/softmax_regression.hpp"
 
 namespace pgc::tools {
+
+std::string exact_text(double v) {
+  // The shortest text that reads back as the same double: forwarded options and checkpoint
+  // fingerprints must not round (std::to_string keeps six decimals: 1e-7 became 0.000000).
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, r.ptr);
+}
 
 using core::input_error;
 
@@ -33,6 +42,11 @@ void workload_options::add_to(CLI::App& app) {
   app.add_option("--samples", samples, "Training samples (synthetic)")->capture_default_str();
   app.add_option("--data-seed", data_seed, "Seed of the synthetic data")->capture_default_str();
   app.add_option("--noise", noise, "Noise level of the synthetic targets")->capture_default_str();
+  app.add_option("--init", init,
+                 "Initial model (synthetic): zeros | truth (the weights the targets were generated "
+                 "from, where chunk gradients are independent noise)")
+      ->check(CLI::IsMember({"zeros", "truth"}))
+      ->capture_default_str();
 }
 
 std::vector<std::string> workload_options::arguments() const {
@@ -45,11 +59,16 @@ std::vector<std::string> workload_options::arguments() const {
             "--test-limit",  std::to_string(test_limit),
             "--data-seed",   std::to_string(data_seed)};
   }
-  return {"--workload",  workload,
-          "--dim",       std::to_string(dim),
-          "--samples",   std::to_string(samples),
-          "--data-seed", std::to_string(data_seed),
-          "--noise",     std::to_string(noise)};
+  std::vector<std::string> a{"--workload",  workload,
+                             "--dim",       std::to_string(dim),
+                             "--samples",   std::to_string(samples),
+                             "--data-seed", std::to_string(data_seed),
+                             "--noise",     exact_text(noise)};
+  if (init != "zeros") {
+    a.push_back("--init");
+    a.push_back(init);
+  }
+  return a;
 }
 
 void protocol_options::add_to(CLI::App& app) {
@@ -74,7 +93,16 @@ void protocol_options::add_to(CLI::App& app) {
   app.add_option("--seed", seed, "Seed of the assignment, the order and R")->capture_default_str();
   app.add_option("--lr", lr, "Learning rate (on the mean loss)")->capture_default_str();
   app.add_option("--momentum", momentum, "Momentum")->capture_default_str();
+  app.add_flag("--nesterov", nesterov, "Nesterov momentum");
+  app.add_option("--lr-schedule", lr_schedule,
+                 "constant | step:PERIOD:GAMMA | cosine:PERIOD[:FINAL] | inverse:GAMMA")
+      ->capture_default_str();
   app.add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval")->capture_default_str();
+  app.add_option("--on-shortfall", on_shortfall,
+                 "When the workers left cannot make an exact step: wait (for workers to join), "
+                 "approx (decode approximately), stop (exit with an error)")
+      ->check(CLI::IsMember({"wait", "approx", "stop"}))
+      ->capture_default_str();
 }
 
 std::vector<std::string> protocol_options::arguments() const {
@@ -87,12 +115,15 @@ std::vector<std::string> protocol_options::arguments() const {
                              "--kind",         kind,
                              "--order",        order,
                              "--seed",         std::to_string(seed),
-                             "--lr",           std::to_string(lr),
-                             "--momentum",     std::to_string(momentum),
-                             "--heartbeat-ms", std::to_string(heartbeat_ms)};
+                             "--lr",           exact_text(lr),
+                             "--momentum",     exact_text(momentum),
+                             "--lr-schedule",  lr_schedule,
+                             "--heartbeat-ms", std::to_string(heartbeat_ms),
+                             "--on-shortfall", on_shortfall};
+  if (nesterov) a.push_back("--nesterov");
   if (deadline > 0) {
     a.push_back("--deadline");
-    a.push_back(std::to_string(deadline));
+    a.push_back(exact_text(deadline));
   }
   return a;
 }
@@ -121,6 +152,31 @@ nodes::scheme_spec protocol_options::spec() const {
   return s;
 }
 
+core::optimizer_config protocol_options::optimizer() const {
+  core::optimizer_config c;
+  c.schedule = core::parse_learning_rate_schedule(lr_schedule, lr);
+  if (!(momentum >= 0 && momentum < 1)) throw input_error("--momentum must lie in [0, 1)");
+  c.momentum = momentum;
+  c.nesterov = nesterov;
+  return c;
+}
+
+std::string protocol_options::fingerprint(const workload_options& w) const {
+  std::string out;
+  for (const auto& a : w.arguments())
+    out += a + ' ';
+  // Not the iterations (a resumed run may go on longer), nor timing options.
+  for (const auto& a : std::vector<std::string>{
+           "--workers", std::to_string(workers), "--load", std::to_string(load), "--ell",
+           std::to_string(ell), "--scheme", scheme, "--mode", mode, "--kind", kind, "--order",
+           order, "--seed", std::to_string(seed), "--lr", exact_text(lr), "--momentum",
+           exact_text(momentum), "--lr-schedule", lr_schedule}) {
+    out += a + ' ';
+  }
+  if (nesterov) out += "--nesterov";
+  return out;
+}
+
 workload make_workload(const workload_options& w, int chunks, bool with_test) {
   if (w.workload == "synthetic") {
     core::least_squares_config c;
@@ -129,6 +185,7 @@ workload make_workload(const workload_options& w, int chunks, bool with_test) {
     c.chunks = chunks;
     c.seed = w.data_seed;
     c.noise = w.noise;
+    c.start_at_truth = w.init == "truth";
     return {std::make_shared<core::least_squares>(c), nullptr, nullptr};
   }
   if (w.workload != "fashion-mnist") throw input_error("unknown --workload '" + w.workload + "'");

@@ -11,6 +11,7 @@
 #include "pgc/core/classifier.hpp"
 #include "pgc/core/dataset.hpp"
 #include "pgc/core/gradient_source.hpp"
+#include "pgc/core/optimizer.hpp"
 #include "pgc/nodes/scheme_spec.hpp"
 
 namespace CLI {
@@ -27,6 +28,7 @@ struct workload_options {
   long samples = 4096;
   std::uint64_t data_seed = 1;
   double noise = 0.01;
+  std::string init = "zeros";  // zeros | truth: the initial model (truth: the generating w*)
   // fashion-mnist
   std::string model = "softmax";  // softmax | mlp
   int hidden = 64;
@@ -52,12 +54,19 @@ struct protocol_options {
   std::uint64_t seed = 1;  // assignment, order and R
   double lr = 0.5;
   double momentum = 0.0;
+  bool nesterov = false;
+  std::string lr_schedule = "constant";  // see core::parse_learning_rate_schedule
   int heartbeat_ms = 200;
+  std::string on_shortfall = "wait";  // wait | approx | stop
 
   void add_to(CLI::App& app);
   std::vector<std::string> arguments() const;
   // Throws core::input_error for a combination the scheme cannot run.
   nodes::scheme_spec spec() const;
+  // Throws core::input_error for a bad schedule or momentum.
+  core::optimizer_config optimizer() const;
+  // What a checkpoint must match to be resumed: everything that changes the numbers.
+  std::string fingerprint(const workload_options& w) const;
 };
 
 // What a node builds from workload_options: the gradient source (every node), and for a
@@ -67,6 +76,9 @@ struct workload {
   std::shared_ptr<const core::classifier> classifier;
   std::shared_ptr<const core::dataset> test;
 };
+
+// A double as the shortest text that parses back to it exactly (for forwarded arguments).
+std::string exact_text(double v);
 
 // `chunks` is m. Throws core::input_error for bad options or a missing data set.
 workload make_workload(const workload_options& w, int chunks, bool with_test);

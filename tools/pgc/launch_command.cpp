@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <unistd.h>
@@ -18,10 +19,13 @@
 
 #include "cluster_options.hpp"
 #include "commands.hpp"
+#include "hostfile.hpp"
 #include "pgc/core/error.hpp"
 #include "pgc/launch/prefix_writer.hpp"
 #include "pgc/launch/process_group.hpp"
 #include "pgc/net/endpoint.hpp"
+#include "pgc/nodes/delay_model.hpp"
+#include "rank_env.hpp"
 
 namespace pgc::tools {
 namespace {
@@ -32,12 +36,29 @@ struct launch_cli {
   std::string listen = "127.0.0.1:0";
   int slow = 0;
   double slowdown = 4.0;
+  std::string delay_model = "none";
   int fail = 0;
   bool verify = false;
   std::string summary;
   std::string csv;
   double grace = 3.0;
   std::string compare;
+  std::string dashboard;
+  std::string dashboard_token_file;
+  std::string checkpoint;
+  std::uint64_t checkpoint_every = 10;
+  bool resume = false;
+  remote_options remote;  // --hostfile: the workers on other hosts, over ssh
+};
+
+// What one cluster run gets besides the protocol: where its summary goes, the dashboard address
+// (the second run of --compare reuses the port the first one bound, so an open page follows),
+// the summary of the run before it for the dashboard's comparison, and the checkpoint options.
+struct run_plan {
+  std::string summary;
+  std::string dashboard;
+  std::string baseline_summary;
+  bool checkpoints = true;
 };
 
 std::string self_executable() {
@@ -58,8 +79,9 @@ net::endpoint listening_endpoint(const std::string& line) {
 }
 
 // One cluster run under `protocol`; returns the supervisor's exit code.
-int run_cluster(const launch_cli& o, const protocol_options& protocol,
-                const std::string& summary_path) {
+int run_cluster(const launch_cli& o, const protocol_options& protocol, const run_plan& plan,
+                std::string* dashboard_bound = nullptr) {
+  const std::string& summary_path = plan.summary;
   const int n = protocol.workers;
   const std::string self = self_executable();
 
@@ -82,6 +104,19 @@ int run_cluster(const launch_cli& o, const protocol_options& protocol,
     // With --compare, each scheme gets its own file.
     ps_argv.push_back(o.compare.empty() ? o.csv : o.csv + "." + protocol.scheme + ".csv");
   }
+  const auto forward = [&ps_argv](const char* flag, const std::string& value) {
+    if (value.empty()) return;
+    ps_argv.push_back(flag);
+    ps_argv.push_back(value);
+  };
+  forward("--dashboard", plan.dashboard);
+  forward("--dashboard-token-file", o.dashboard_token_file);
+  forward("--baseline-summary", plan.baseline_summary);
+  if (plan.checkpoints && !o.checkpoint.empty()) {
+    forward("--checkpoint", o.checkpoint);
+    forward("--checkpoint-every", std::to_string(o.checkpoint_every));
+    if (o.resume) ps_argv.push_back("--resume");
+  }
   std::vector<launch::command> initial{{"ps", ps_argv, {}, true, true}};
 
   // The last `fail` workers crash in iteration 1; the `slow` ones are spread evenly over the
@@ -89,8 +124,10 @@ int run_cluster(const launch_cli& o, const protocol_options& protocol,
   std::vector<bool> is_slow(static_cast<std::size_t>(n), false);
   for (int i = 0; i < o.slow; ++i)
     is_slow[static_cast<std::size_t>(i * (n - o.fail) / o.slow)] = true;
+  std::optional<remote_plan> remote;
+  if (o.remote.enabled()) remote.emplace(o.remote, net::parse_endpoint(o.listen), n);
   const auto workers = [&](const std::string& line) {
-    const net::endpoint ps = listening_endpoint(line);
+    const net::endpoint ps = remote ? remote->ps_address() : listening_endpoint(line);
     std::vector<launch::command> out;
     for (int w = 0; w < n; ++w) {
       std::vector<std::string> argv{self,
@@ -109,17 +146,31 @@ int run_cluster(const launch_cli& o, const protocol_options& protocol,
       const bool slow = is_slow[static_cast<std::size_t>(w)];
       if (slow) {
         argv.push_back("--slowdown");
-        argv.push_back(std::to_string(o.slowdown));
+        argv.push_back(exact_text(o.slowdown));
+      }
+      if (o.delay_model != "none") {
+        // Every worker draws its own delays: the seed is its index.
+        argv.push_back("--delay-model");
+        argv.push_back(o.delay_model);
+        argv.push_back("--delay-seed");
+        argv.push_back(std::to_string(w));
       }
       if (fails) {
         argv.push_back("--fail-at");
         argv.push_back("1:0");
         argv.push_back("--no-reconnect");
       }
-      out.push_back({"w" + std::to_string(w), argv, {}, !fails, false});
+      out.push_back({"w" + std::to_string(w), remote ? remote->remote_argv(w, argv) : argv, {},
+                     !fails, false});
     }
     return out;
   };
+  if (o.remote.dry_run) {
+    auto all = workers("");
+    all.insert(all.begin(), initial.front());
+    print_dry_run(all);
+    return 0;
+  }
 
   boost::asio::io_context io;
   launch::group_options go;
@@ -128,7 +179,18 @@ int run_cluster(const launch_cli& o, const protocol_options& protocol,
   const std::size_t width =
       std::max<std::size_t>(go.self_name.size(), 1 + std::to_string(n - 1).size());
   auto writer = std::make_shared<launch::prefix_writer>(1, width);
-  go.sink = [writer](std::string_view name, std::string_view line) { writer->write(name, line); };
+  go.sink = [writer, dashboard_bound](std::string_view name, std::string_view line) {
+    // "pgc ps: dashboard on http://HOST:PORT/": remember where, for the next run.
+    const std::string_view key = "dashboard on http://";
+    if (dashboard_bound && name == "ps") {
+      if (const auto at = line.find(key); at != std::string_view::npos) {
+        auto address = line.substr(at + key.size());
+        address = address.substr(0, address.find('/'));
+        *dashboard_bound = std::string(address);
+      }
+    }
+    writer->write(name, line);
+  };
   launch::process_group group(io.get_executor(), go);
   launch::group_summary summary;
   std::exception_ptr failure;
@@ -162,8 +224,23 @@ int run(const launch_cli& o) {
   }
   if (o.slow > 0 && !(o.slowdown >= 1.0)) throw core::input_error("--slowdown must be at least 1");
   if (!(o.grace > 0)) throw core::input_error("--grace must be positive");
+  try {
+    (void)nodes::delay_model::parse(o.delay_model);
+  } catch (const core::input_error& e) {
+    throw core::input_error(std::string("--delay-model: ") + e.what());
+  }
   (void)net::parse_endpoint(o.listen);
-  if (o.compare.empty()) return run_cluster(o, o.protocol, o.summary);
+  if (!o.dashboard.empty()) (void)net::parse_endpoint(o.dashboard);
+  if (o.resume && o.checkpoint.empty()) throw core::input_error("--resume needs --checkpoint FILE");
+  if (o.remote.dry_run && !o.remote.enabled()) throw core::input_error("--dry-run needs --hostfile");
+  if (const auto rank = mpi_rank_env()) {
+    throw core::input_error("started as rank " + std::to_string(rank->rank) + " of " +
+                            std::to_string(rank->size) + " (" + rank->source +
+                            "): every rank would start a cluster of its own; use pgc rank");
+  }
+  if (o.compare.empty() || o.remote.dry_run) {
+    return run_cluster(o, o.protocol, {o.summary, o.dashboard, "", true});
+  }
 
   // --compare: the same cluster, stragglers and data once more under another scheme.
   protocol_options other = o.protocol;
@@ -177,8 +254,13 @@ int run(const launch_cli& o) {
   const std::string first =
       o.summary.empty() ? stem + "-" + o.protocol.scheme + ".json" : o.summary;
   const std::string second = stem + "-" + o.compare + ".json";
-  if (const int rc = run_cluster(o, o.protocol, first); rc != 0) return rc;
-  if (const int rc = run_cluster(o, other, second); rc != 0) return rc;
+  std::string dashboard = o.dashboard;
+  if (const int rc = run_cluster(o, o.protocol, {first, o.dashboard, "", true}, &dashboard);
+      rc != 0) {
+    return rc;
+  }
+  // The comparison run neither writes nor resumes the checkpoint of the first.
+  if (const int rc = run_cluster(o, other, {second, dashboard, first, false}); rc != 0) return rc;
   const auto [mean_a, median_a] = iteration_seconds(first);
   const auto [mean_b, median_b] = iteration_seconds(second);
   std::printf(
@@ -206,6 +288,10 @@ command add_launch_command(CLI::App& app) {
   sub->add_option("--slow", o->slow, "Workers slowed down by --slowdown")->capture_default_str();
   sub->add_option("--slowdown", o->slowdown, "Slowdown factor of the slow workers")
       ->capture_default_str();
+  sub->add_option("--delay-model", o->delay_model,
+                  "Random extra delay per chunk on every worker (seeded by its index): none | "
+                  "fixed:MS | exp:MEAN_MS | pareto:SCALE_MS:SHAPE | bimodal:P:F")
+      ->capture_default_str();
   sub->add_option("--fail", o->fail, "Workers that crash in iteration 1 and do not come back")
       ->capture_default_str();
   sub->add_flag("--verify", o->verify, "The PS checks every decoded gradient against a reference");
@@ -217,8 +303,19 @@ command add_launch_command(CLI::App& app) {
          "--compare", o->compare,
          "Run the same cluster again under this scheme and print the ratio of iteration times")
       ->check(CLI::IsMember({"proposed", "original", "frc", "ignore", "uncoded"}));
+  sub->add_option("--dashboard", o->dashboard,
+                  "The PS serves the live dashboard on ADDR:PORT (port 0: any free port; with "
+                  "--compare both runs use the same port)");
+  sub->add_option("--dashboard-token-file", o->dashboard_token_file,
+                  "The dashboard requires the token in this file");
+  sub->add_option("--checkpoint", o->checkpoint,
+                  "The PS checkpoints to this file every --checkpoint-every iterations");
+  sub->add_option("--checkpoint-every", o->checkpoint_every, "Iterations between checkpoints")
+      ->capture_default_str();
+  sub->add_flag("--resume", o->resume, "The PS starts from the --checkpoint file");
   sub->add_option("--grace", o->grace, "Seconds between SIGTERM and SIGKILL when stopping")
       ->capture_default_str();
+  o->remote.add_to(*sub);
   return [o] { return run(*o); };
 }
 

@@ -1,5 +1,9 @@
 // pgc ps: run a parameter server until the configured iterations are done.
 #include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <sstream>
+#include <utility>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -20,6 +24,7 @@
 
 #include "cluster_options.hpp"
 #include "commands.hpp"
+#include "pgc/core/checkpoint.hpp"
 #include "pgc/core/classifier.hpp"
 #include "pgc/core/error.hpp"
 #include "pgc/core/optimizer.hpp"
@@ -37,6 +42,12 @@ struct ps_cli {
   bool verify = false;
   std::string summary;
   std::string csv;
+  std::string checkpoint;
+  std::uint64_t checkpoint_every = 10;
+  bool resume = false;
+  std::string dashboard;
+  std::string dashboard_token_file;
+  std::string baseline_summary;
 };
 
 struct iteration_record {
@@ -63,14 +74,16 @@ double median(std::vector<double> v) {
 }
 
 void write_summary(const std::string& path, const ps_cli& o,
-                   const std::vector<iteration_record>& records, double max_rel, bool verified) {
+                   const std::vector<iteration_record>& records, double max_rel, bool verified,
+                   std::uint64_t first_iteration) {
   boost::json::object out;
   out["scheme"] = o.protocol.scheme;
+  out["first_iteration"] = first_iteration;
   out["mode"] = o.protocol.mode;
   out["workers"] = o.protocol.workers;
   out["load"] = o.protocol.load;
   out["ell"] = o.protocol.ell;
-  out["iterations"] = records.size();
+  out["iterations"] = records.size();  // run by this process (after first_iteration)
   // null without --verify: nothing was compared.
   if (o.verify) {
     out["max_rel_error"] = max_rel;
@@ -89,6 +102,7 @@ void write_summary(const std::string& path, const ps_cli& o,
     it["exact"] = exact_decode(r.stats, r);
     it["chunks_used"] = r.stats.chunks_used;
     it["workers_lost"] = r.stats.workers_lost;
+    it["shortfall"] = r.stats.shortfall;
     it["expected_error"] = r.expected_error;
     if (!std::isnan(r.rel_error)) it["rel_error"] = r.rel_error;
     it["loss"] = r.loss;
@@ -115,6 +129,36 @@ void write_summary(const std::string& path, const ps_cli& o,
   }
 }
 
+// A comparison run's iteration times, for the dashboard: its --summary file.
+std::pair<std::string, std::vector<double>> read_baseline(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw core::input_error("cannot read --baseline-summary file '" + path + "'");
+  std::ostringstream text;
+  text << in.rdbuf();
+  boost::system::error_code ec;
+  const auto v = boost::json::parse(text.str(), ec);
+  if (ec || !v.is_object() || !v.as_object().contains("per_iteration")) {
+    throw core::input_error("--baseline-summary '" + path + "' is not a pgc --summary file");
+  }
+  std::vector<double> seconds;
+  for (const auto& it : v.at("per_iteration").as_array())
+    seconds.push_back(it.at("seconds").to_number<double>());
+  const auto* scheme = v.as_object().if_contains("scheme");
+  return {scheme && scheme->is_string() ? std::string(scheme->as_string()) : "baseline",
+          std::move(seconds)};
+}
+
+std::string read_token(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw core::input_error("cannot read --dashboard-token-file '" + path + "'");
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+    token.pop_back();
+  if (token.empty()) throw core::input_error("--dashboard-token-file '" + path + "' is empty");
+  return token;
+}
+
 int run(const ps_cli& o) {
   const nodes::scheme_spec spec = o.protocol.spec();
   const workload wl = make_workload(o.workload, o.protocol.workers, true);
@@ -124,11 +168,34 @@ int run(const ps_cli& o) {
     throw core::input_error("--min-workers must be between 0 and --workers");
   }
 
-  core::optimizer_config oc;
-  oc.schedule.rate = o.protocol.lr;
-  oc.momentum = o.protocol.momentum;
-  core::optimizer opt(oc, source->dimension());
+  core::optimizer opt(o.protocol.optimizer(), source->dimension());
   const bool exact_mode = o.protocol.mode == "exact";
+  if (o.resume && o.checkpoint.empty()) throw core::input_error("--resume needs --checkpoint FILE");
+  if (o.checkpoint_every < 1) throw core::input_error("--checkpoint-every must be at least 1");
+  const std::string fingerprint =
+      o.protocol.fingerprint(o.workload) + " d=" + std::to_string(source->dimension());
+  Eigen::VectorXd initial = source->initial_parameters();
+  std::uint64_t first_iteration = 0;
+  if (o.resume) {
+    const core::checkpoint c = core::read_checkpoint(o.checkpoint);
+    if (c.fingerprint != fingerprint) {
+      throw core::input_error("checkpoint '" + o.checkpoint +
+                              "' belongs to another run:\n  checkpoint: " + c.fingerprint +
+                              "\n  this run:   " + fingerprint);
+    }
+    if (c.model.size() != source->dimension()) {
+      throw core::input_error("checkpoint '" + o.checkpoint + "' has a model of the wrong length");
+    }
+    opt.restore(c.optimizer_state);
+    initial = c.model;
+    first_iteration = c.iteration;
+    std::printf("pgc ps: resuming from '%s' at iteration %llu\n", o.checkpoint.c_str(),
+                static_cast<unsigned long long>(first_iteration));
+  }
+  if (first_iteration > o.protocol.iterations) {
+    throw core::input_error("the checkpoint is at iteration " + std::to_string(first_iteration) +
+                            ", beyond --iterations " + std::to_string(o.protocol.iterations));
+  }
 
   std::mutex mutex;  // records_ are written on the decode pool and read on the io thread
   std::vector<iteration_record> records;
@@ -138,9 +205,13 @@ int run(const ps_cli& o) {
 
   std::optional<std::ofstream> csv;
   if (!o.csv.empty()) {
-    csv.emplace(o.csv);
+    // A resumed run appends to the log of the run it continues.
+    const bool append = o.resume && std::filesystem::exists(o.csv) &&
+                        std::filesystem::file_size(o.csv) > 0;
+    csv.emplace(o.csv, append ? std::ios::app : std::ios::trunc);
     if (!*csv) throw core::input_error("cannot write --csv file '" + o.csv + "'");
-    *csv << "iteration,seconds,loss,test_accuracy,exact,epochs,chunks_used,chunks_processed,"
+    if (!append)
+      *csv << "iteration,seconds,loss,test_accuracy,exact,epochs,chunks_used,chunks_processed,"
             "min_copies,workers_lost,expected_error,rel_error\n";
     *csv << std::setprecision(10);
   }
@@ -158,7 +229,14 @@ int run(const ps_cli& o) {
   // workers are lost for good.
   po.first_iteration_workers = o.protocol.workers;
   po.heartbeat = std::chrono::milliseconds(o.protocol.heartbeat_ms);
-  po.initial_model = source->initial_parameters();
+  po.initial_model = initial;
+  po.first_iteration = first_iteration;
+  po.on_shortfall = o.protocol.on_shortfall == "approx"  ? nodes::shortfall_policy::approximate
+                    : o.protocol.on_shortfall == "stop" ? nodes::shortfall_policy::stop
+                                                        : nodes::shortfall_policy::wait;
+  if (!o.dashboard.empty()) po.dashboard = net::parse_endpoint(o.dashboard);
+  if (!o.dashboard_token_file.empty()) po.dashboard_token = read_token(o.dashboard_token_file);
+  if (!o.baseline_summary.empty()) po.baseline = read_baseline(o.baseline_summary);
   po.on_gradient = [&](std::uint64_t iteration, const Eigen::VectorXd& gradient, double expected,
                        Eigen::VectorXd& model) {
     iteration_record r;
@@ -181,6 +259,7 @@ int run(const ps_cli& o) {
     const std::lock_guard lock(mutex);
     pending = r;
   };
+  nodes::parameter_server* server = nullptr;  // set below; on_iteration runs after start()
   po.on_iteration = [&](std::uint64_t iteration, const nodes::iteration_stats& stats,
                         std::chrono::steady_clock::duration wall) {
     iteration_record r;
@@ -227,14 +306,34 @@ int run(const ps_cli& o) {
       f << '\n' << std::flush;  // one line per iteration, readable while the run goes on
     }
     records.push_back(r);
+    server->annotate(iteration, "loss", r.loss);
+    if (!std::isnan(r.accuracy)) server->annotate(iteration, "accuracy", r.accuracy);
+    if (!std::isnan(r.rel_error)) server->annotate(iteration, "rel_error", r.rel_error);
+    const std::uint64_t done = iteration + 1;
+    if (!o.checkpoint.empty() &&
+        (done % o.checkpoint_every == 0 || done == o.protocol.iterations)) {
+      // The step of `iteration` is applied and the next one has not started: model and
+      // optimizer agree. Written before the next iteration starts, so a crash loses at most
+      // the iterations since the last checkpoint.
+      core::checkpoint c;
+      c.iteration = done;
+      c.model = server->model();
+      c.optimizer_state = opt.state();
+      c.fingerprint = fingerprint;
+      core::write_checkpoint(o.checkpoint, c);
+      server->note("checkpoint of iteration " + std::to_string(done) + " written");
+    }
   };
   std::exception_ptr failure;
+  // Not io.stop(): the Shutdown messages still queued to the workers must go out first.
+  bool done = false;
   po.on_done = [&](std::exception_ptr e) {
     failure = e;
-    io.stop();
+    done = true;
   };
 
   nodes::parameter_server ps(io.get_executor(), std::move(po));
+  server = &ps;
   const std::uint16_t port = ps.start();
   std::printf(
       "pgc ps: listening on %s (scheme %s, mode %s, N = %d, load %d, ell = %d, d = %d, %ld "
@@ -243,15 +342,27 @@ int run(const ps_cli& o) {
       o.protocol.mode.c_str(), o.protocol.workers, o.protocol.load, o.protocol.ell,
       source->dimension(), source->samples(),
       wl.test ? (", " + std::to_string(wl.test->samples()) + " test samples").c_str() : "");
+  if (ps.dashboard_port() != 0) {
+    std::printf("pgc ps: dashboard on http://%s/\n",
+                net::endpoint{net::parse_endpoint(o.dashboard).host, ps.dashboard_port()}
+                    .to_string()
+                    .c_str());
+  }
   std::fflush(stdout);
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (!ec) ps.stop();
   });
-  io.run();
+  while (!done && io.run_one() > 0) {
+  }
+  signals.cancel();
+  // Let the channels drain (Shutdown to every worker) and close; a peer that does not read
+  // cannot hold the exit for more than a moment.
+  io.run_for(std::chrono::seconds(2));
 
-  if (!o.summary.empty()) write_summary(o.summary, o, records, max_rel, verified);
+  if (!o.summary.empty())
+    write_summary(o.summary, o, records, max_rel, verified, first_iteration);
   if (failure) std::rethrow_exception(failure);
   if (o.verify) {
     std::printf("pgc ps: %zu iterations, max relative error %.2e against the reference, %s\n",
@@ -260,7 +371,7 @@ int run(const ps_cli& o) {
     std::printf("pgc ps: %zu iterations\n", records.size());
   }
   if (o.verify && !verified) return 1;
-  return records.size() == o.protocol.iterations ? 0 : 1;
+  return records.size() == o.protocol.iterations - first_iteration ? 0 : 1;
 }
 
 }  // namespace
@@ -279,7 +390,21 @@ command add_ps_command(CLI::App& app) {
                 "Check every decoded gradient against a single-process reference (exit 1 if an "
                 "exact one is off by more than 1e-9 relative)");
   sub->add_option("--summary", o->summary, "Write a JSON summary to this file");
-  sub->add_option("--csv", o->csv, "Write one CSV line per iteration to this file");
+  sub->add_option("--csv", o->csv,
+                  "Write one CSV line per iteration to this file (appended to with --resume)");
+  sub->add_option("--checkpoint", o->checkpoint,
+                  "Write the model and optimizer state to this file every --checkpoint-every "
+                  "iterations and at the end (atomically: temporary file, then rename)");
+  sub->add_option("--checkpoint-every", o->checkpoint_every, "Iterations between checkpoints")
+      ->capture_default_str();
+  sub->add_flag("--resume", o->resume,
+                "Start from the --checkpoint file (it must belong to the same run)");
+  sub->add_option("--dashboard", o->dashboard,
+                  "Serve the live dashboard (HTTP + WebSocket) on ADDR:PORT (port 0: any free)");
+  sub->add_option("--dashboard-token-file", o->dashboard_token_file,
+                  "Require the token in this file on every dashboard request");
+  sub->add_option("--baseline-summary", o->baseline_summary,
+                  "Show this --summary file's iteration times on the dashboard beside ours");
   return [o] { return run(*o); };
 }
 
