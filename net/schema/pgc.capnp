@@ -28,6 +28,14 @@ enum Mode {
 struct Hello {
   protocolVersion @0 :UInt32;  # the worker's wire version (protocolVersion above)
   workerName @1 :Text;         # stable name across reconnects, e.g. "host-3"; for logs and dedup
+  nonce @2 :Data;              # with a shared secret: 32 fresh random bytes of the worker
+  mac @3 :Data;                # HMAC-SHA256(secret, "pgc hello" | Challenge.nonce | nonce | name)
+}
+
+# With a shared secret, the PS's first message on every connection; the worker answers with an
+# authenticated Hello (net/include/pgc/net/auth.hpp).
+struct Challenge {
+  nonce @0 :Data;  # 32 fresh random bytes of the PS
 }
 
 # PS -> worker, answer to Hello: everything the worker needs to encode on its own.
@@ -50,6 +58,8 @@ struct Welcome {
                                        # them all; assignment[workerId] equals chunkOrder
   load @12 :UInt32;                 # delta, chunks per worker (original scheme's construction)
   seed @13 :UInt64;                 # seed of the random parts of the code (original scheme's H)
+  mac @14 :Data;                    # with a shared secret: HMAC-SHA256(secret, "pgc welcome" |
+                                    # Hello.nonce | Challenge.nonce | workerId as 4 bytes LE)
 }
 
 # PS -> workers: compute the gradients of your chunks at this model.
@@ -104,5 +114,6 @@ struct Envelope {
     heartbeat @6 :Heartbeat;
     shutdown @7 :Shutdown;
     error @8 :Error;
+    challenge @9 :Challenge;
   }
 }

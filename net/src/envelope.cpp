@@ -58,10 +58,19 @@ std::string welcome_problem(wire::Welcome::Reader w) {
     return "welcome: the assignment has " + std::to_string(lists.size()) + " lists for " +
            std::to_string(n) + " workers";
   }
+  std::uint64_t entries = 0;
   for (std::uint32_t i = 0; i < lists.size(); ++i) {
     if (auto why = chunk_list_problem(lists[i]); !why.empty()) {
       return "welcome: list of worker " + std::to_string(i) + ": " + why;
     }
+    entries += lists[i].size();
+  }
+  // Every chunk is held by some worker, so m is at most the number of entries. Without this a
+  // small frame with a huge m made the worker allocate m-sized tables before it found a chunk
+  // that nobody holds (found by tests/fuzz).
+  if (m > entries) {
+    return "welcome: " + std::to_string(m) + " chunks but the assignment lists only " +
+           std::to_string(entries) + " entries";
   }
   const auto own = lists[w.getWorkerId()];
   bool same = own.size() == order.size();
@@ -73,9 +82,22 @@ std::string welcome_problem(wire::Welcome::Reader w) {
 
 std::string problem(wire::Envelope::Reader e) {
   switch (e.which()) {
-    case which::HELLO:
-      return text_problem("hello: worker name", e.getHello().getWorkerName());
+    case which::HELLO: {
+      const auto h = e.getHello();
+      // Authentication fields are absent, or a 32-byte nonce and a 32-byte HMAC-SHA256.
+      if ((h.getNonce().size() != 0 && h.getNonce().size() != 32) ||
+          (h.getMac().size() != 0 && h.getMac().size() != 32)) {
+        return "hello: nonce and mac must be empty or 32 bytes";
+      }
+      return text_problem("hello: worker name", h.getWorkerName());
+    }
+    case which::CHALLENGE:
+      if (e.getChallenge().getNonce().size() != 32) return "challenge: the nonce must be 32 bytes";
+      return {};
     case which::WELCOME:
+      if (e.getWelcome().getMac().size() != 0 && e.getWelcome().getMac().size() != 32) {
+        return "welcome: the mac must be empty or 32 bytes";
+      }
       return welcome_problem(e.getWelcome());
     case which::START_ITERATION:
       e.getStartIteration().getModel();
@@ -142,6 +164,8 @@ std::string_view kind_name(wire::Envelope::Which kind) noexcept {
       return "shutdown";
     case which::ERROR:
       return "error";
+    case which::CHALLENGE:
+      return "challenge";
   }
   return "unknown";
 }

@@ -119,7 +119,14 @@ void parameter_server::impl::execute(ps_machine::action& action,
       [&](auto& a) {
         using T = std::decay_t<decltype(a)>;
         if constexpr (std::is_same_v<T, ps_machine::send_welcome>) {
-          send_to(a.worker, detail::make_welcome(welcome_, a.worker));
+          if (opt_.secret.empty()) {
+            send_to(a.worker, detail::make_welcome(welcome_, a.worker));
+          } else if (const auto& s = workers_.at(static_cast<std::size_t>(a.worker))) {
+            // Proves to the worker that this PS holds the secret too.
+            const auto mac = net::welcome_mac(opt_.secret, s->hello_nonce, s->challenge,
+                                              static_cast<std::uint32_t>(a.worker));
+            send_to(a.worker, detail::make_welcome(welcome_, a.worker, &mac));
+          }
         } else if constexpr (std::is_same_v<T, ps_machine::start_iteration>) {
           if (!a.resume) iteration_start_ = std::chrono::steady_clock::now();
           for (int w : a.to)

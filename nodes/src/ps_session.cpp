@@ -55,6 +55,10 @@ net::awaitable<void> parameter_server::impl::accept_loop(std::shared_ptr<impl> s
     copt.read_timeout = self->opt_.heartbeat * self->opt_.heartbeat_misses;
     auto session = std::make_shared<ps_session>();
     session->channel = net::channel::start(std::move(socket), copt);
+    if (!self->opt_.secret.empty()) {
+      session->challenge = net::random_nonce();
+      session->channel->send(detail::make_challenge(session->challenge));
+    }
     self->pending_.push_back(session);
     asio::co_spawn(self->ex_, session_loop(self, session), self->logged("ps session"));
   }
@@ -110,6 +114,22 @@ bool parameter_server::impl::admit(const std::shared_ptr<ps_session>& session,
   }
   const std::string name = hello.getWorkerName();
   if (name.empty()) return refuse(core::errc::invalid_input, "empty worker name");
+  if (!opt_.secret.empty()) {
+    const auto nonce = hello.getNonce();
+    const auto mac = hello.getMac();
+    if (nonce.size() != net::nonce_bytes || mac.size() == 0) {
+      return refuse(core::errc::unauthenticated,
+                    "'" + name + "' did not authenticate: this PS needs the shared secret "
+                    "(--secret-file)");
+    }
+    std::copy(nonce.begin(), nonce.end(), session->hello_nonce.begin());
+    const auto expected =
+        net::hello_mac(opt_.secret, session->challenge, session->hello_nonce, name);
+    if (!net::same_mac(std::span<const std::uint8_t>(mac.begin(), mac.size()), expected)) {
+      return refuse(core::errc::unauthenticated,
+                    "'" + name + "' failed authentication (a different secret)");
+    }
+  }
   // A name keeps its id across reconnects; a new name takes the first unused id.
   auto it = std::find(names_.begin(), names_.end(), name);
   if (it == names_.end()) it = std::find(names_.begin(), names_.end(), std::string());

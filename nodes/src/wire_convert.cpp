@@ -1,5 +1,7 @@
 #include "detail/wire_convert.hpp"
 
+#include <limits>
+
 #include <capnp/message.h>
 
 #include "pgc/coding/proposed.hpp"
@@ -64,15 +66,25 @@ signal_mode from_wire(wire::Mode mode) noexcept {
   return mode == wire::Mode::APPROXIMATE ? signal_mode::approximate : signal_mode::exact;
 }
 
-message_ptr make_hello(std::string_view name) {
+message_ptr make_hello(std::string_view name, const hello_auth* auth) {
   auto m = new_message();
   auto h = root(m).initHello();
   h.setProtocolVersion(wire::PROTOCOL_VERSION);
   h.setWorkerName(capnp::Text::Reader(name.data(), name.size()));
+  if (auth) {
+    h.setNonce(capnp::Data::Reader(auth->nonce.data(), auth->nonce.size()));
+    h.setMac(capnp::Data::Reader(auth->mac.data(), auth->mac.size()));
+  }
   return m;
 }
 
-message_ptr make_welcome(const welcome_fields& f, int worker) {
+message_ptr make_challenge(const net::nonce& nonce) {
+  auto m = new_message();
+  root(m).initChallenge().setNonce(capnp::Data::Reader(nonce.data(), nonce.size()));
+  return m;
+}
+
+message_ptr make_welcome(const welcome_fields& f, int worker, const net::mac* mac) {
   const auto& code = *f.code;
   const auto& lists = code.tasks().lists();
   const int n = code.workers();
@@ -107,6 +119,7 @@ message_ptr make_welcome(const welcome_fields& f, int worker) {
   }
   w.setLoad(static_cast<std::uint32_t>(f.spec.load));
   w.setSeed(f.spec.seed);
+  if (mac) w.setMac(capnp::Data::Reader(mac->data(), mac->size()));
   return m;
 }
 
@@ -177,6 +190,13 @@ welcome_info read_welcome(wire::Welcome::Reader w) {
   info.dimension = static_cast<int>(w.getDimension());
   if (w.getDimension() > static_cast<std::uint64_t>(1) << 30) {
     throw core::input_error("welcome: dimension too large");
+  }
+  // The scheme takes ints; envelope_problem bounds N, m and ell by the frame, not load (found by
+  // tests/fuzz: load = 2^31 became INT_MIN and overflowed in load - ell).
+  constexpr auto int_max = static_cast<std::uint32_t>(std::numeric_limits<int>::max());
+  if (w.getWorkers() > int_max || w.getChunks() > int_max || w.getEll() > int_max ||
+      w.getLoad() > int_max) {
+    throw core::input_error("welcome: a count does not fit in an int");
   }
   info.heartbeat_ms = w.getHeartbeatIntervalMs();
   auto& spec = info.spec;

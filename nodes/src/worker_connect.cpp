@@ -95,9 +95,14 @@ net::awaitable<void> worker::impl::run_connection(std::shared_ptr<impl> self,
   // Iteration numbers restart with a new PS; computations still running hold their own model.
   self->models_.clear();
   self->gradients_.clear();
-  ch->send(detail::make_hello(self->opt_.name));
-  asio::co_spawn(self->ex_, heartbeat_loop(self, ch), self->logged("heartbeat loop"));
   try {
+    if (self->opt_.secret.empty()) {
+      ch->send(detail::make_hello(self->opt_.name));
+    } else if (!co_await authenticate(self, *ch)) {
+      self->channel_ = nullptr;
+      co_return;
+    }
+    asio::co_spawn(self->ex_, heartbeat_loop(self, ch), self->logged("heartbeat loop"));
     while (ch->is_open()) {
       auto f = co_await ch->read();
       self->on_message(f.envelope());
@@ -112,11 +117,48 @@ net::awaitable<void> worker::impl::run_connection(std::shared_ptr<impl> self,
   self->feed(worker_machine::connection_lost{});
 }
 
+net::awaitable<bool> worker::impl::authenticate(std::shared_ptr<impl> self, net::channel& ch) {
+  // With a secret the PS speaks first. Anything but its Challenge is the wrong PS (or one without
+  // the secret), which retrying will not fix.
+  std::string problem;
+  try {
+    auto f = co_await ch.read();
+    const auto e = f.envelope();
+    if (e.which() == wire::Envelope::CHALLENGE) {
+      const auto n = e.getChallenge().getNonce();
+      std::copy(n.begin(), n.end(), self->ps_nonce_.begin());
+      self->hello_nonce_ = net::random_nonce();
+      detail::hello_auth auth{self->hello_nonce_,
+                              net::hello_mac(self->opt_.secret, self->ps_nonce_,
+                                             self->hello_nonce_, self->opt_.name)};
+      ch.send(detail::make_hello(self->opt_.name, &auth));
+      co_return true;
+    }
+    problem = "the PS sent " + std::string(net::kind_name(e.which())) + " instead of a challenge";
+  } catch (const std::system_error& ex) {
+    if (ex.code() != core::errc::timeout) throw;
+    problem = "the PS sent no challenge: it runs without a shared secret (--secret-file)";
+  }
+  self->log("authentication: " + problem);
+  self->failure_ = std::make_exception_ptr(core::input_error("authentication: " + problem));
+  self->stopped_ = true;
+  ch.close();
+  co_return false;
+}
+
 void worker::impl::on_message(wire::Envelope::Reader e) {
   switch (e.which()) {
     case wire::Envelope::WELCOME: {
       try {
         auto info = detail::read_welcome(e.getWelcome());
+        if (!opt_.secret.empty()) {
+          const auto mac = e.getWelcome().getMac();
+          const auto expected = net::welcome_mac(opt_.secret, hello_nonce_, ps_nonce_,
+                                                 static_cast<std::uint32_t>(info.worker));
+          if (!net::same_mac(std::span<const std::uint8_t>(mac.begin(), mac.size()), expected)) {
+            throw core::input_error("the PS failed authentication (a different secret)");
+          }
+        }
         if (info.dimension != source_->dimension()) {
           throw core::input_error("dimension " + std::to_string(info.dimension) +
                                   " differs from the gradient source's " +
@@ -173,6 +215,17 @@ void worker::impl::on_message(wire::Envelope::Reader e) {
     case wire::Envelope::ERROR:
       log("ps reports error " + std::to_string(e.getError().getCode()) + ": " +
           std::string(e.getError().getText()));
+      if (e.getError().getCode() == static_cast<std::uint32_t>(core::errc::unauthenticated)) {
+        // Refused for the secret: reconnecting would be refused again.
+        failure_ = std::make_exception_ptr(
+            core::input_error("the PS refused authentication: " +
+                              std::string(e.getError().getText())));
+        stopped_ = true;
+        if (channel_) channel_->stop();
+      }
+      break;
+    case wire::Envelope::CHALLENGE:
+      log("the PS requires a shared secret (--secret-file); this worker has none");
       break;
     default:
       send(detail::make_error(

@@ -58,6 +58,15 @@ TEST_CASE("a welcome with inconsistent sizes or chunk lists is rejected") {
         }) == "welcome: R has a non-finite entry");
 }
 
+// Found by tests/fuzz: a Welcome of a few hundred bytes with m near 2^32 made the worker build
+// m-sized tables (gigabytes) before the scheme noticed that no worker holds most chunks.
+TEST_CASE("a welcome announcing more chunks than its lists hold is rejected") {
+  CHECK(welcome_problem([](wire::Welcome::Builder w) { w.setChunks(4000000000u); }) ==
+        "welcome: 4000000000 chunks but the assignment lists only 6 entries");
+  CHECK(welcome_problem([](wire::Welcome::Builder w) { w.setChunks(7); }) ==
+        "welcome: 7 chunks but the assignment lists only 6 entries");
+}
+
 TEST_CASE("an encode and transmit without a state vector is rejected") {
   capnp::MallocMessageBuilder message;
   message.initRoot<wire::Envelope>().initEncodeAndTransmit().setIteration(1);

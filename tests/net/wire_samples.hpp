@@ -22,7 +22,8 @@ inline constexpr wire_kind all_kinds[] = {wire_kind::HELLO,
                                           wire_kind::ENCODED,
                                           wire_kind::HEARTBEAT,
                                           wire_kind::SHUTDOWN,
-                                          wire_kind::ERROR};
+                                          wire_kind::ERROR,
+                                          wire_kind::CHALLENGE};
 
 // N = 3, m = 3, ell = 2, d = 10, cyclic lists of two chunks; this is worker 1.
 inline void fill_welcome(wire::Welcome::Builder w) {
@@ -109,6 +110,13 @@ inline std::unique_ptr<capnp::MallocMessageBuilder> make_message(wire_kind kind)
       x.setText("worker-7 is already registered");
       break;
     }
+    case wire_kind::CHALLENGE: {
+      std::uint8_t nonce[32];
+      for (unsigned i = 0; i < 32; ++i)
+        nonce[i] = static_cast<std::uint8_t>(7 * i + 1);
+      e.initChallenge().setNonce(capnp::Data::Reader(nonce, 32));
+      break;
+    }
   }
   return message;
 }
@@ -188,6 +196,13 @@ inline void check_message(wire_kind kind, wire::Envelope::Reader e) {
       CHECK(e.getError().getCode() == 5);
       CHECK(e.getError().getText() == "worker-7 is already registered");
       break;
+    case wire_kind::CHALLENGE: {
+      const auto nonce = e.getChallenge().getNonce();
+      REQUIRE(nonce.size() == 32);
+      for (unsigned i = 0; i < 32; ++i)
+        CHECK(nonce[i] == static_cast<std::uint8_t>(7 * i + 1));
+      break;
+    }
   }
 }
 

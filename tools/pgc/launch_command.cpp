@@ -45,6 +45,7 @@ struct launch_cli {
   std::string compare;
   std::string dashboard;
   std::string dashboard_token_file;
+  std::string secret_file;
   std::string checkpoint;
   std::uint64_t checkpoint_every = 10;
   bool resume = false;
@@ -111,6 +112,7 @@ int run_cluster(const launch_cli& o, const protocol_options& protocol, const run
   };
   forward("--dashboard", plan.dashboard);
   forward("--dashboard-token-file", o.dashboard_token_file);
+  forward("--secret-file", o.secret_file);
   forward("--baseline-summary", plan.baseline_summary);
   if (plan.checkpoints && !o.checkpoint.empty()) {
     forward("--checkpoint", o.checkpoint);
@@ -142,6 +144,10 @@ int run_cluster(const launch_cli& o, const protocol_options& protocol, const run
                                     std::to_string(protocol.heartbeat_ms)};
       for (auto& a : o.workload.arguments())
         argv.push_back(a);
+      if (!o.secret_file.empty()) {
+        argv.push_back("--secret-file");
+        argv.push_back(o.secret_file);
+      }
       const bool fails = w >= n - o.fail;
       const bool slow = is_slow[static_cast<std::size_t>(w)];
       if (slow) {
@@ -308,6 +314,8 @@ command add_launch_command(CLI::App& app) {
                   "--compare both runs use the same port)");
   sub->add_option("--dashboard-token-file", o->dashboard_token_file,
                   "The dashboard requires the token in this file");
+  sub->add_option("--secret-file", o->secret_file,
+                  "PS and workers authenticate each other with the shared secret in this file");
   sub->add_option("--checkpoint", o->checkpoint,
                   "The PS checkpoints to this file every --checkpoint-every iterations");
   sub->add_option("--checkpoint-every", o->checkpoint_every, "Iterations between checkpoints")

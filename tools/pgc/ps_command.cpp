@@ -28,6 +28,7 @@
 #include "pgc/core/classifier.hpp"
 #include "pgc/core/error.hpp"
 #include "pgc/core/optimizer.hpp"
+#include "pgc/net/auth.hpp"
 #include "pgc/net/endpoint.hpp"
 #include "pgc/nodes/parameter_server.hpp"
 
@@ -48,6 +49,7 @@ struct ps_cli {
   std::string dashboard;
   std::string dashboard_token_file;
   std::string baseline_summary;
+  std::string secret_file;
 };
 
 struct iteration_record {
@@ -231,6 +233,7 @@ int run(const ps_cli& o) {
   po.heartbeat = std::chrono::milliseconds(o.protocol.heartbeat_ms);
   po.initial_model = initial;
   po.first_iteration = first_iteration;
+  if (!o.secret_file.empty()) po.secret = net::read_secret_file(o.secret_file);
   po.on_shortfall = o.protocol.on_shortfall == "approx"  ? nodes::shortfall_policy::approximate
                     : o.protocol.on_shortfall == "stop" ? nodes::shortfall_policy::stop
                                                         : nodes::shortfall_policy::wait;
@@ -403,6 +406,9 @@ command add_ps_command(CLI::App& app) {
                   "Serve the live dashboard (HTTP + WebSocket) on ADDR:PORT (port 0: any free)");
   sub->add_option("--dashboard-token-file", o->dashboard_token_file,
                   "Require the token in this file on every dashboard request");
+  sub->add_option("--secret-file", o->secret_file,
+                  "Workers must prove they hold the shared secret in this file (HMAC-SHA256 "
+                  "challenge-response); others are refused");
   sub->add_option("--baseline-summary", o->baseline_summary,
                   "Show this --summary file's iteration times on the dashboard beside ours");
   return [o] { return run(*o); };

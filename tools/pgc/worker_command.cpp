@@ -14,6 +14,7 @@
 #include "cluster_options.hpp"
 #include "commands.hpp"
 #include "pgc/core/error.hpp"
+#include "pgc/net/auth.hpp"
 #include "pgc/net/endpoint.hpp"
 #include "pgc/nodes/delay_model.hpp"
 #include "pgc/nodes/worker.hpp"
@@ -33,6 +34,7 @@ struct worker_cli {
   bool no_reconnect = false;
   int heartbeat_ms = 200;
   int threads = 1;
+  std::string secret_file;
 };
 
 // ITER:CHUNK, both non-negative integers.
@@ -71,6 +73,7 @@ int run(const worker_cli& o) {
   }
   wo.delay_seed = o.delay_seed;
   wo.compute_threads = o.threads;
+  if (!o.secret_file.empty()) wo.secret = net::read_secret_file(o.secret_file);
   if (!o.fail_at.empty()) wo.fail_at = parse_fail_at(o.fail_at);
   wo.reconnect_after_failure = !o.no_reconnect;
   const auto source = make_workload(o.workload, o.chunks, false).source;
@@ -114,6 +117,8 @@ command add_worker_command(CLI::App& app) {
   sub->add_option("--fail-at", o->fail_at, "Crash (drop the connection) at ITERATION:CHUNK");
   sub->add_flag("--no-reconnect", o->no_reconnect, "After --fail-at, exit instead of reconnecting");
   sub->add_option("--heartbeat-ms", o->heartbeat_ms, "Heartbeat interval")->capture_default_str();
+  sub->add_option("--secret-file", o->secret_file,
+                  "Authenticate to the PS (and it to us) with the shared secret in this file");
   sub->add_option("--threads", o->threads, "Compute threads")->capture_default_str();
   return [o] { return run(*o); };
 }

@@ -16,6 +16,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "pgc/net/asio.hpp"
+#include "pgc/net/auth.hpp"
 #include "pgc/net/channel.hpp"
 #include "pgc/nodes/parameter_server.hpp"
 #include "pgc/nodes/ps_machine.hpp"
@@ -36,6 +37,9 @@ struct ps_session {
   std::shared_ptr<net::channel> channel;
   int worker = -1;
   std::string name;
+  // With a shared secret: the Challenge this connection got and the nonce of its Hello.
+  net::nonce challenge{};
+  net::nonce hello_nonce{};
 };
 
 struct parameter_server::impl : std::enable_shared_from_this<parameter_server::impl> {

@@ -16,6 +16,7 @@
 #include "pgc/coding/baselines.hpp"
 #include "pgc/coding/progress_tracker.hpp"
 #include "pgc/core/error.hpp"
+#include "pgc/net/auth.hpp"
 #include "pgc/net/schema/pgc.capnp.h"
 #include "pgc/nodes/ps_machine.hpp"
 #include "pgc/nodes/scheme_spec.hpp"
@@ -39,8 +40,14 @@ struct welcome_fields {
   std::uint32_t deadline_ms = 0;
 };
 
-message_ptr make_hello(std::string_view name);
-message_ptr make_welcome(const welcome_fields& fields, int worker);
+// The authentication fields of a Hello (net/auth.hpp), when the worker has a secret.
+struct hello_auth {
+  net::nonce nonce;
+  net::mac mac;
+};
+message_ptr make_hello(std::string_view name, const hello_auth* auth = nullptr);
+message_ptr make_challenge(const net::nonce& nonce);
+message_ptr make_welcome(const welcome_fields& fields, int worker, const net::mac* mac = nullptr);
 message_ptr make_start_iteration(std::uint64_t iteration, const Eigen::VectorXd& model);
 message_ptr make_progress(std::uint64_t iteration, int chunks_done);
 message_ptr make_encode_and_transmit(std::uint64_t iteration, std::uint32_t epoch,

@@ -17,6 +17,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "pgc/net/asio.hpp"
+#include "pgc/net/auth.hpp"
 #include "pgc/net/channel.hpp"
 #include "pgc/nodes/worker.hpp"
 #include "pgc/nodes/worker_machine.hpp"
@@ -41,6 +42,9 @@ struct worker::impl : std::enable_shared_from_this<worker::impl> {
   static net::awaitable<void> run_connection(std::shared_ptr<impl> self, net::tcp::socket socket);
   static net::awaitable<void> heartbeat_loop(std::shared_ptr<impl> self,
                                              std::shared_ptr<net::channel> channel);
+  // The worker's side of the handshake with a secret: await the Challenge, send the
+  // authenticated Hello. False (and the worker stopped) when the PS is not the one expected.
+  static net::awaitable<bool> authenticate(std::shared_ptr<impl> self, net::channel& ch);
   void on_message(net::wire::Envelope::Reader e);
 
   // ---- worker.cpp ----
@@ -78,7 +82,10 @@ struct worker::impl : std::enable_shared_from_this<worker::impl> {
   bool stopped_ = false;
   bool done_ = false;
   bool failed_once_ = false;
-  std::exception_ptr failure_;  // why the worker gave up, reported when the connect loop ends
+  std::exception_ptr failure_;
+  // With a shared secret: this connection's nonces (net/auth.hpp).
+  net::nonce ps_nonce_{};
+  net::nonce hello_nonce_{};  // why the worker gave up, reported when the connect loop ends
 };
 
 }  // namespace pgc::nodes

@@ -48,6 +48,9 @@ struct ps_options {
   std::chrono::milliseconds heartbeat{200};
   int heartbeat_misses = 4;
   net::frame_limits limits;
+  // Non-empty: workers must prove they hold this secret (HMAC-SHA256 challenge-response,
+  // net/auth.hpp) and the PS proves it in return; others are refused.
+  std::string secret;
   Eigen::VectorXd initial_model;  // length d
   int decode_threads = 1;
   // Called after each decode, on the decode pool (never concurrently with itself): apply the

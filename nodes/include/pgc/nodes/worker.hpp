@@ -27,6 +27,9 @@ struct worker_options {
   std::chrono::milliseconds heartbeat{200};
   int heartbeat_misses = 4;
   net::frame_limits limits;
+  // Non-empty: answer the PS's challenge with an HMAC of this secret and accept only a PS that
+  // proves it holds it too (net/auth.hpp). A refusal for authentication ends the worker.
+  std::string secret;
   // Reconnect backoff: doubles from `backoff_initial` up to `backoff_max`; give up (on_done with
   // the error) after `max_attempts` consecutive failed connects.
   std::chrono::milliseconds backoff_initial{50};
