@@ -56,16 +56,21 @@ channel::channel(tcp::socket socket, channel_options options, private_tag)
 bool channel::send(std::unique_ptr<capnp::MessageBuilder> message) {
   assert(message != nullptr);
   if (closed_ || stopping_) return false;
-  outgoing_frame out(std::move(message));
-  if (out.size_bytes() > options_.limits.max_frame_bytes) {
+  return send(std::make_shared<const outgoing_frame>(std::move(message)));
+}
+
+bool channel::send(std::shared_ptr<const outgoing_frame> out) {
+  assert(out != nullptr);
+  if (closed_ || stopping_) return false;
+  if (out->size_bytes() > options_.limits.max_frame_bytes) {
     fail(core::errc::frame_too_large);
     return false;
   }
-  if (out.size_bytes() > options_.max_queued_bytes - queued_bytes_) {
+  if (out->size_bytes() > options_.max_queued_bytes - queued_bytes_) {
     fail(make_error_code(std::errc::no_buffer_space));
     return false;
   }
-  queued_bytes_ += out.size_bytes();
+  queued_bytes_ += out->size_bytes();
   queue_.push_back(std::move(out));
   wake_.cancel();
   return true;
@@ -110,7 +115,8 @@ awaitable<void> channel::write_loop(std::shared_ptr<channel> self) {
     buffers.clear();
     std::size_t frames = 0;
     std::size_t bytes = 0;
-    for (const auto& out : self->queue_) {
+    for (const auto& ptr : self->queue_) {
+      const outgoing_frame& out = *ptr;
       if (frames > 0 && (buffers.size() + 1 + out.segments().size() > max_batch_buffers ||
                          bytes + out.size_bytes() > max_batch_bytes)) {
         break;

@@ -129,8 +129,13 @@ void parameter_server::impl::execute(ps_machine::action& action,
           }
         } else if constexpr (std::is_same_v<T, ps_machine::start_iteration>) {
           if (!a.resume) iteration_start_ = std::chrono::steady_clock::now();
-          for (int w : a.to)
-            send_to(w, detail::make_start_iteration(a.iteration, model_));
+          // The model (d doubles) is serialized once; every channel writes the same frame.
+          const auto frame = std::make_shared<const net::outgoing_frame>(
+              detail::make_start_iteration(a.iteration, model_));
+          for (int w : a.to) {
+            const auto& s = workers_.at(static_cast<std::size_t>(w));
+            if (s && s->channel->is_open()) s->channel->send(frame);
+          }
         } else if constexpr (std::is_same_v<T, ps_machine::arm_deadline>) {
           // One timer: re-arming cancels the previous wait, whose late firing the machine would
           // ignore anyway.

@@ -136,6 +136,42 @@ TEST_CASE("many queued sends arrive in order") {
   }(sender, receiver));
 }
 
+TEST_CASE("one shared frame sent on three channels arrives whole at every peer") {
+  asio::io_context io;
+  std::vector<channel_ptr> senders;
+  std::vector<channel_ptr> receivers;
+  for (int i = 0; i < 3; ++i) {
+    auto [client, server] = connect_loopback(io);
+    senders.push_back(channel::start(std::move(client)));
+    receivers.push_back(channel::start(std::move(server)));
+  }
+  run_bounded(io, [](std::vector<channel_ptr> senders,
+                     std::vector<channel_ptr> receivers) -> awaitable<void> {
+    // Serialized once (a model broadcast); every channel queues the same frame twice.
+    const auto shared =
+        std::make_shared<const pgc::net::outgoing_frame>(encoded(5, 1, 200000, 0.25));
+    for (auto& s : senders) {
+      REQUIRE(s->send(shared));
+      REQUIRE(s->send(shared));
+    }
+    CHECK(shared.use_count() == 7);
+    for (auto& r : receivers) {
+      for (int k = 0; k < 2; ++k) {
+        const frame f = co_await r->read();
+        const auto e = f.envelope().getEncoded();
+        CHECK(e.getIteration() == 5);
+        REQUIRE(e.getPayload().size() == 200000);
+        CHECK(e.getPayload()[0] == 0.25);
+        CHECK(e.getPayload()[199999] == 0.25);
+      }
+    }
+    for (auto& c : senders)
+      c->close();
+    for (auto& c : receivers)
+      c->close();
+  }(senders, receivers));
+}
+
 TEST_CASE("concurrent senders on one io thread never interleave frames") {
   asio::io_context io;
   auto [client, server] = connect_loopback(io);

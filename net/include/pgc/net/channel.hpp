@@ -64,6 +64,9 @@ class channel : public std::enable_shared_from_this<channel> {
   // limits.max_frame_bytes closes the channel with errc::frame_too_large, a queue over
   // max_queued_bytes with std::errc::no_buffer_space.
   bool send(std::unique_ptr<capnp::MessageBuilder> message);
+  // The same for a frame built once and shared: a broadcast (the model to every worker) is
+  // serialized once and every channel writes the same segments in place.
+  bool send(std::shared_ptr<const outgoing_frame> frame);
 
   // Graceful end, idempotent: refuses new sends, lets the writer finish the queue (each write
   // still bounded by write_timeout), shuts down the sending side so the peer reads a clean end
@@ -96,7 +99,7 @@ class channel : public std::enable_shared_from_this<channel> {
   // The idle writer waits on it; send(), stop() and close() cancel it to wake the writer.
   asio::steady_timer wake_;
   frame_header header_;
-  std::deque<outgoing_frame> queue_;
+  std::deque<std::shared_ptr<const outgoing_frame>> queue_;
   std::size_t queued_bytes_ = 0;
   std::error_code error_;
   std::error_code read_error_;
