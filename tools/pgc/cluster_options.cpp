@@ -15,6 +15,12 @@
 
 namespace pgc::tools {
 
+net::endpoint dashboard_endpoint(const std::string& text) {
+  const bool bare_port =
+      !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+  return net::parse_endpoint(bare_port ? "127.0.0.1:" + text : text);
+}
+
 std::string exact_text(double v) {
   // The shortest text that reads back as the same double: forwarded options and checkpoint
   // fingerprints must not round (std::to_string keeps six decimals: 1e-7 became 0.000000).

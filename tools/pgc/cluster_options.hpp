@@ -12,6 +12,7 @@
 #include "pgc/core/dataset.hpp"
 #include "pgc/core/gradient_source.hpp"
 #include "pgc/core/optimizer.hpp"
+#include "pgc/net/endpoint.hpp"
 #include "pgc/nodes/scheme_spec.hpp"
 
 namespace CLI {
@@ -76,6 +77,9 @@ struct workload {
   std::shared_ptr<const core::classifier> classifier;
   std::shared_ptr<const core::dataset> test;
 };
+
+// --dashboard: HOST:PORT, or a bare PORT meaning 127.0.0.1:PORT (loopback unless asked).
+net::endpoint dashboard_endpoint(const std::string& text);
 
 // A double as the shortest text that parses back to it exactly (for forwarded arguments).
 std::string exact_text(double v);

@@ -236,7 +236,7 @@ int run(const launch_cli& o) {
     throw core::input_error(std::string("--delay-model: ") + e.what());
   }
   (void)net::parse_endpoint(o.listen);
-  if (!o.dashboard.empty()) (void)net::parse_endpoint(o.dashboard);
+  if (!o.dashboard.empty()) (void)dashboard_endpoint(o.dashboard);
   if (o.resume && o.checkpoint.empty()) throw core::input_error("--resume needs --checkpoint FILE");
   if (o.remote.dry_run && !o.remote.enabled()) throw core::input_error("--dry-run needs --hostfile");
   if (const auto rank = mpi_rank_env()) {
@@ -310,8 +310,8 @@ command add_launch_command(CLI::App& app) {
          "Run the same cluster again under this scheme and print the ratio of iteration times")
       ->check(CLI::IsMember({"proposed", "original", "frc", "ignore", "uncoded"}));
   sub->add_option("--dashboard", o->dashboard,
-                  "The PS serves the live dashboard on ADDR:PORT (port 0: any free port; with "
-                  "--compare both runs use the same port)");
+                  "The PS serves the live dashboard on ADDR:PORT, or 127.0.0.1:PORT for a bare PORT "
+                  "(port 0: any free port; with --compare both runs use the same port)");
   sub->add_option("--dashboard-token-file", o->dashboard_token_file,
                   "The dashboard requires the token in this file");
   sub->add_option("--secret-file", o->secret_file,

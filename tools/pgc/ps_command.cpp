@@ -237,7 +237,7 @@ int run(const ps_cli& o) {
   po.on_shortfall = o.protocol.on_shortfall == "approx"  ? nodes::shortfall_policy::approximate
                     : o.protocol.on_shortfall == "stop" ? nodes::shortfall_policy::stop
                                                         : nodes::shortfall_policy::wait;
-  if (!o.dashboard.empty()) po.dashboard = net::parse_endpoint(o.dashboard);
+  if (!o.dashboard.empty()) po.dashboard = dashboard_endpoint(o.dashboard);
   if (!o.dashboard_token_file.empty()) po.dashboard_token = read_token(o.dashboard_token_file);
   if (!o.baseline_summary.empty()) po.baseline = read_baseline(o.baseline_summary);
   po.on_gradient = [&](std::uint64_t iteration, const Eigen::VectorXd& gradient, double expected,
@@ -347,7 +347,7 @@ int run(const ps_cli& o) {
       wl.test ? (", " + std::to_string(wl.test->samples()) + " test samples").c_str() : "");
   if (ps.dashboard_port() != 0) {
     std::printf("pgc ps: dashboard on http://%s/\n",
-                net::endpoint{net::parse_endpoint(o.dashboard).host, ps.dashboard_port()}
+                net::endpoint{dashboard_endpoint(o.dashboard).host, ps.dashboard_port()}
                     .to_string()
                     .c_str());
   }
@@ -403,7 +403,8 @@ command add_ps_command(CLI::App& app) {
   sub->add_flag("--resume", o->resume,
                 "Start from the --checkpoint file (it must belong to the same run)");
   sub->add_option("--dashboard", o->dashboard,
-                  "Serve the live dashboard (HTTP + WebSocket) on ADDR:PORT (port 0: any free)");
+                  "Serve the live dashboard (HTTP + WebSocket) on ADDR:PORT, or on 127.0.0.1:PORT "
+                  "for a bare PORT (port 0: any free)");
   sub->add_option("--dashboard-token-file", o->dashboard_token_file,
                   "Require the token in this file on every dashboard request");
   sub->add_option("--secret-file", o->secret_file,
