@@ -18,5 +18,6 @@ command add_ps_command(CLI::App& app);
 command add_worker_command(CLI::App& app);
 command add_launch_command(CLI::App& app);
 command add_bench_command(CLI::App& app);
+command add_rank_command(CLI::App& app);
 
 }  // namespace pgc::tools

@@ -166,8 +166,8 @@ int run_cluster(const launch_cli& o, const protocol_options& protocol, const run
         argv.push_back("1:0");
         argv.push_back("--no-reconnect");
       }
-      out.push_back({"w" + std::to_string(w), remote ? remote->remote_argv(w, argv) : argv, {},
-                     !fails, false});
+      if (remote) argv = remote->remote_argv(w, argv);
+      out.push_back({"w" + std::to_string(w), argv, {}, !fails, false});
     }
     return out;
   };
@@ -238,7 +238,9 @@ int run(const launch_cli& o) {
   (void)net::parse_endpoint(o.listen);
   if (!o.dashboard.empty()) (void)dashboard_endpoint(o.dashboard);
   if (o.resume && o.checkpoint.empty()) throw core::input_error("--resume needs --checkpoint FILE");
-  if (o.remote.dry_run && !o.remote.enabled()) throw core::input_error("--dry-run needs --hostfile");
+  if (o.remote.dry_run && !o.remote.enabled()) {
+    throw core::input_error("--dry-run needs --hostfile");
+  }
   if (const auto rank = mpi_rank_env()) {
     throw core::input_error("started as rank " + std::to_string(rank->rank) + " of " +
                             std::to_string(rank->size) + " (" + rank->source +

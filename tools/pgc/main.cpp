@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   for (auto add :
        {&pgc::tools::add_assign_command, &pgc::tools::add_sim_command, &pgc::tools::add_ps_command,
         &pgc::tools::add_worker_command, &pgc::tools::add_launch_command,
-        &pgc::tools::add_bench_command}) {
+        &pgc::tools::add_bench_command, &pgc::tools::add_rank_command}) {
     auto run = add(app);
     commands.emplace(app.get_subcommands({}).back(), std::move(run));
   }
