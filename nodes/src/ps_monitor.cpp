@@ -268,6 +268,8 @@ void ps_monitor::completed(std::uint64_t iteration, const iteration_stats& stats
   e.iteration = iteration;
   e.seconds = seconds;
   e.stats = stats;
+  e.stats.copies.clear();  // per chunk: not shown per past iteration, and m ints each
+  e.stats.copies.shrink_to_fit();
   e.expected_error = expected_error;
   history_.push_back(std::move(e));
   while (history_.size() > history_limit_)

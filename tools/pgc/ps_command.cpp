@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -59,6 +61,7 @@ struct iteration_record {
   double rel_error = std::nan("");
   double loss = 0;                 // mean training loss (synthetic) or mean test loss (classifier)
   double accuracy = std::nan("");  // test accuracy (classifier)
+  long long rss_bytes = 0;         // the PS's resident memory after the step
   nodes::iteration_stats stats;
 };
 
@@ -108,12 +111,23 @@ void write_summary(const std::string& path, const ps_cli& o,
     it["expected_error"] = r.expected_error;
     if (!std::isnan(r.rel_error)) it["rel_error"] = r.rel_error;
     it["loss"] = r.loss;
+    it["rss_bytes"] = r.rss_bytes;
     if (!std::isnan(r.accuracy)) it["test_accuracy"] = r.accuracy;
     per.push_back(std::move(it));
   }
   out["mean_iteration_seconds"] =
       seconds.empty() ? 0.0 : std::accumulate(seconds.begin(), seconds.end(), 0.0) / seconds.size();
   out["median_iteration_seconds"] = median(seconds);
+  if (!records.empty()) {
+    // Resident memory after a tenth of the run (warm-up) and at its end: a leak shows as growth.
+    const auto& warm = records[records.size() / 10];
+    out["rss_bytes_after_warmup"] = warm.rss_bytes;
+    out["rss_bytes_final"] = records.back().rss_bytes;
+    long long peak = 0;
+    for (const auto& r : records)
+      peak = std::max(peak, r.rss_bytes);
+    out["rss_bytes_peak"] = peak;
+  }
   if (!records.empty()) {
     out["final_loss"] = records.back().loss;
     if (!std::isnan(records.back().accuracy)) out["test_accuracy"] = records.back().accuracy;
@@ -129,6 +143,15 @@ void write_summary(const std::string& path, const ps_cli& o,
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     throw core::input_error("cannot write --summary file '" + path + "'");
   }
+}
+
+// The PS's resident set size (/proc/self/statm), for the soak's leak check; 0 if unreadable.
+long long resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  long long pages = 0;
+  long long resident = 0;
+  if (!(statm >> pages >> resident)) return 0;
+  return resident * static_cast<long long>(::sysconf(_SC_PAGESIZE));
 }
 
 // A comparison run's iteration times, for the dashboard: its --summary file.
@@ -308,6 +331,10 @@ int run(const ps_cli& o) {
       if (!std::isnan(r.rel_error)) f << r.rel_error;
       f << '\n' << std::flush;  // one line per iteration, readable while the run goes on
     }
+    r.rss_bytes = resident_bytes();
+    // Kept for the summary, which needs no per-chunk counts: a long run's records stay small.
+    r.stats.copies.clear();
+    r.stats.copies.shrink_to_fit();
     records.push_back(r);
     server->annotate(iteration, "loss", r.loss);
     if (!std::isnan(r.accuracy)) server->annotate(iteration, "accuracy", r.accuracy);

@@ -62,7 +62,7 @@ class ps_monitor {
 
   // `assigned[w]`: the length of worker w's list.
   ps_monitor(run_info info, std::vector<int> assigned, clock::time_point now,
-             std::size_t history_limit = 2000, std::size_t event_limit = 200);
+             std::size_t history_limit = 500, std::size_t event_limit = 200);
 
   // The shell accepted a Hello from `name` as this worker (before feeding worker_joined).
   void admitted(int worker, std::string_view name, clock::time_point now);
