@@ -117,7 +117,11 @@ TEST_CASE("a WebSocket client receives the latest snapshot on connect and then e
 
 TEST_CASE("a client that never reads neither grows memory nor holds back a client that reads") {
   asio::io_context io;
-  status_server server(io.get_executor(), {});
+  // The slow client must stay connected for the whole test, however slow the machine (TSan
+  // under load took over 30 s, the default idle timeout, once).
+  status_server_options options;
+  options.websocket_idle_timeout = std::chrono::minutes(10);
+  status_server server(io.get_executor(), options);
   const auto port = server.start();
   run_bounded(
       io,
