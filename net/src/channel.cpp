@@ -1,5 +1,6 @@
 #include "pgc/net/channel.hpp"
 
+#include <array>
 #include <cassert>
 #include <new>
 #include <vector>
@@ -97,6 +98,30 @@ void channel::fail(std::error_code ec) {
   wake_.cancel();
 }
 
+awaitable<void> channel::linger(std::shared_ptr<channel> self) {
+  if (self->closed_) co_return;
+  const auto token = asio::as_tuple(asio::use_awaitable);
+  if (self->reading_) {
+    // The owner's read sees the peer's end of stream and closes the channel, which cancels this
+    // wait; or the linger time runs out.
+    self->wake_.expires_after(self->options_.linger);
+    co_await self->wake_.async_wait(token);
+    co_return;
+  }
+  self->draining_ = true;
+  self->write_timer_.expires_after(self->options_.linger);
+  self->write_timer_.async_wait([self](std::error_code ec) {
+    boost::system::error_code ignored;
+    if (!ec) self->socket_.cancel(ignored);
+  });
+  std::array<char, 4096> scratch;
+  while (!self->closed_) {
+    const auto [ec, n] = co_await self->socket_.async_read_some(asio::buffer(scratch), token);
+    if (ec) break;  // the peer's end of stream, an error, or the linger time ran out
+  }
+  self->write_timer_.cancel();
+}
+
 awaitable<void> channel::write_loop(std::shared_ptr<channel> self) {
   std::vector<asio::const_buffer> buffers;
   while (!self->closed_) {
@@ -105,6 +130,7 @@ awaitable<void> channel::write_loop(std::shared_ptr<channel> self) {
         // Drained: the peer reads every queued frame and then a clean end of stream.
         boost::system::error_code ignored;
         self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        co_await linger(self);
         self->close();
         break;
       }

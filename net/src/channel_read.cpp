@@ -29,6 +29,8 @@ awaitable<frame> channel::read() {
   const auto self = shared_from_this();
   if (read_error_) throw std::system_error(read_error_, "an earlier frame was malformed");
   if (closed_) throw std::system_error(error_);
+  // stop() is lingering for the peer's end of stream and reads the socket itself.
+  if (draining_) throw std::system_error(std::make_error_code(std::errc::operation_canceled));
   assert(!reading_);  // one reader per channel
   reading_ = true;
   const auto seq = ++read_seq_;

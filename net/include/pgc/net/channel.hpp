@@ -27,6 +27,9 @@ struct channel_options {
   // Frames accepted by send() but not yet written. Past it the peer is too slow for us: the
   // channel closes rather than buffering without bound.
   std::size_t max_queued_bytes = std::size_t{512} << 20;
+  // After stop() has sent everything and shut down the sending side: how long to wait for the
+  // peer's end of stream before closing (see stop()).
+  std::chrono::milliseconds linger{std::chrono::seconds(2)};
 };
 
 // A framed Cap'n Proto message channel over a connected TCP socket (STYLE.md item 6): one
@@ -70,7 +73,10 @@ class channel : public std::enable_shared_from_this<channel> {
 
   // Graceful end, idempotent: refuses new sends, lets the writer finish the queue (each write
   // still bounded by write_timeout), shuts down the sending side so the peer reads a clean end
-  // of stream, then closes. A pending read() ends with is_aborted().
+  // of stream, then waits up to options.linger for the peer's own end of stream (reading and
+  // discarding, unless the owner is reading) and closes. Closing at once could answer the
+  // peer's last frames with a reset, which can discard what it has not read yet (a Shutdown).
+  // A read() started after that point ends with is_aborted().
   void stop();
 
   // Immediate end, idempotent: cancels pending reads and writes and drops the queue.
@@ -85,6 +91,8 @@ class channel : public std::enable_shared_from_this<channel> {
   tcp::socket::executor_type get_executor() noexcept { return socket_.get_executor(); }
 
  private:
+  // stop()'s lingering close, on the writer.
+  static awaitable<void> linger(std::shared_ptr<channel> self);
   static awaitable<void> write_loop(std::shared_ptr<channel> self);
   // Records the first reason and closes the socket; later calls do nothing.
   void fail(std::error_code ec);
@@ -109,6 +117,7 @@ class channel : public std::enable_shared_from_this<channel> {
   bool reading_ = false;
   bool writing_ = false;
   bool stopping_ = false;
+  bool draining_ = false;  // the writer reads and discards until the peer's end of stream
   bool closed_ = false;
 };
 
