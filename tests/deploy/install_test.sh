@@ -4,7 +4,7 @@
 # Succeeds only if every process exits 0 and embed_ps verified every decoded gradient.
 #   install_test.sh BUILD_DIR SOURCE_DIR CMAKE C_COMPILER CXX_COMPILER [BUILD_TYPE]
 set -eu
-build=$1 source=$2 cmake=$3 cc=$4 cxx=$5 config=${6:-Release}
+build=$1 source=$2 cmake=$3 cc=$4 cxx=$5 config=${6:-Release} cxxflags=${7:-}
 workers=3
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pgc-install.XXXXXX")
 pids=""
@@ -30,7 +30,7 @@ step "$tmp/install.log" "$cmake" --install "$build" --prefix "$tmp/prefix"
 for example in embed_worker embed_ps; do
   step "$tmp/$example.configure.log" "$cmake" -S "$source/tools/examples/$example" \
     -B "$tmp/$example" -DCMAKE_PREFIX_PATH="$tmp/prefix" -DCMAKE_BUILD_TYPE="$config" \
-    -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx"
+    -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CXX_FLAGS="$cxxflags"
   step "$tmp/$example.build.log" "$cmake" --build "$tmp/$example"
   echo "built $example against $tmp/prefix"
 done
