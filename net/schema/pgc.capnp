@@ -30,6 +30,8 @@ struct Hello {
   workerName @1 :Text;         # stable name across reconnects, e.g. "host-3"; for logs and dedup
   nonce @2 :Data;              # with a shared secret: 32 fresh random bytes of the worker
   mac @3 :Data;                # HMAC-SHA256(secret, "pgc hello" | Challenge.nonce | nonce | name)
+  preferredId @4 :Int32 = -1;  # the worker id it asks for (e.g. its place in a launcher's
+                               # straggler profile); granted when free, -1: any
 }
 
 # With a shared secret, the PS's first message on every connection; the worker answers with an

@@ -132,6 +132,12 @@ bool parameter_server::impl::admit(const std::shared_ptr<ps_session>& session,
   }
   // A name keeps its id across reconnects; a new name takes the first unused id.
   auto it = std::find(names_.begin(), names_.end(), name);
+  // A new name gets the id it asks for when that one is unused, else the first unused one.
+  const int preferred = hello.getPreferredId();
+  if (it == names_.end() && preferred >= 0 && preferred < static_cast<int>(names_.size()) &&
+      names_[static_cast<std::size_t>(preferred)].empty()) {
+    it = names_.begin() + preferred;
+  }
   if (it == names_.end()) it = std::find(names_.begin(), names_.end(), std::string());
   if (it == names_.end()) {
     return refuse(core::errc::unknown_peer, "no free worker slot for '" + name + "'");

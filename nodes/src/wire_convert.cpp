@@ -66,10 +66,11 @@ signal_mode from_wire(wire::Mode mode) noexcept {
   return mode == wire::Mode::APPROXIMATE ? signal_mode::approximate : signal_mode::exact;
 }
 
-message_ptr make_hello(std::string_view name, const hello_auth* auth) {
+message_ptr make_hello(std::string_view name, const hello_auth* auth, int preferred_id) {
   auto m = new_message();
   auto h = root(m).initHello();
   h.setProtocolVersion(wire::PROTOCOL_VERSION);
+  h.setPreferredId(preferred_id);
   h.setWorkerName(capnp::Text::Reader(name.data(), name.size()));
   if (auth) {
     h.setNonce(capnp::Data::Reader(auth->nonce.data(), auth->nonce.size()));

@@ -97,7 +97,7 @@ net::awaitable<void> worker::impl::run_connection(std::shared_ptr<impl> self,
   self->gradients_.clear();
   try {
     if (self->opt_.secret.empty()) {
-      ch->send(detail::make_hello(self->opt_.name));
+      ch->send(detail::make_hello(self->opt_.name, nullptr, self->opt_.preferred_id));
     } else if (!co_await authenticate(self, *ch)) {
       self->channel_ = nullptr;
       co_return;
@@ -131,7 +131,7 @@ net::awaitable<bool> worker::impl::authenticate(std::shared_ptr<impl> self, net:
       detail::hello_auth auth{self->hello_nonce_,
                               net::hello_mac(self->opt_.secret, self->ps_nonce_,
                                              self->hello_nonce_, self->opt_.name)};
-      ch.send(detail::make_hello(self->opt_.name, &auth));
+      ch.send(detail::make_hello(self->opt_.name, &auth, self->opt_.preferred_id));
       co_return true;
     }
     problem = "the PS sent " + std::string(net::kind_name(e.which())) + " instead of a challenge";

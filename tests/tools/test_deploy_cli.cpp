@@ -193,7 +193,7 @@ TEST_CASE("pgc launch --hostfile --dry-run prints the exact ssh command of every
   const auto worker = [&](int w, const std::string& host, const std::string& extra) {
     return "[w" + std::to_string(w) + "] ssh -p 2222 " + host +
            " 'exec '\\''/opt/pgc tools/bin/pgc'\\'' worker --connect ps.lab:7000 --name w" +
-           std::to_string(w) + common + extra + "'\n";
+           std::to_string(w) + " --id " + std::to_string(w) + common + extra + "'\n";
   };
   // Filled in file order up to each host's slots; the one slow worker is w0.
   CHECK(r.out.find(worker(0, "node-a", " --slowdown 3")) != std::string::npos);

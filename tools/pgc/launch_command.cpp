@@ -138,6 +138,8 @@ int run_cluster(const launch_cli& o, const protocol_options& protocol, const run
                                     ps.to_string(),
                                     "--name",
                                     "w" + std::to_string(w),
+                                    "--id",
+                                    std::to_string(w),
                                     "--chunks",
                                     std::to_string(n),
                                     "--heartbeat-ms",

@@ -35,6 +35,7 @@ struct worker_cli {
   int heartbeat_ms = 200;
   int threads = 1;
   std::string secret_file;
+  int id = -1;
 };
 
 // ITER:CHUNK, both non-negative integers.
@@ -73,6 +74,7 @@ int run(const worker_cli& o) {
   }
   wo.delay_seed = o.delay_seed;
   wo.compute_threads = o.threads;
+  wo.preferred_id = o.id;
   if (!o.secret_file.empty()) wo.secret = net::read_secret_file(o.secret_file);
   if (!o.fail_at.empty()) wo.fail_at = parse_fail_at(o.fail_at);
   wo.reconnect_after_failure = !o.no_reconnect;
@@ -117,6 +119,9 @@ command add_worker_command(CLI::App& app) {
   sub->add_option("--fail-at", o->fail_at, "Crash (drop the connection) at ITERATION:CHUNK");
   sub->add_flag("--no-reconnect", o->no_reconnect, "After --fail-at, exit instead of reconnecting");
   sub->add_option("--heartbeat-ms", o->heartbeat_ms, "Heartbeat interval")->capture_default_str();
+  sub->add_option("--id", o->id,
+                  "Ask the PS for this worker id (its chunks and place in the ring); granted when "
+                  "free, otherwise the first free one");
   sub->add_option("--secret-file", o->secret_file,
                   "Authenticate to the PS (and it to us) with the shared secret in this file");
   sub->add_option("--threads", o->threads, "Compute threads")->capture_default_str();

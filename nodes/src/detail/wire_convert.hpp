@@ -45,7 +45,8 @@ struct hello_auth {
   net::nonce nonce;
   net::mac mac;
 };
-message_ptr make_hello(std::string_view name, const hello_auth* auth = nullptr);
+message_ptr make_hello(std::string_view name, const hello_auth* auth = nullptr,
+                       int preferred_id = -1);
 message_ptr make_challenge(const net::nonce& nonce);
 message_ptr make_welcome(const welcome_fields& fields, int worker, const net::mac* mac = nullptr);
 message_ptr make_start_iteration(std::uint64_t iteration, const Eigen::VectorXd& model);

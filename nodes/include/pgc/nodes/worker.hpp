@@ -23,6 +23,7 @@ struct worker_pool;
 struct worker_options {
   net::endpoint connect;
   std::string name;  // stable across reconnects: the PS gives the same name the same id
+  int preferred_id = -1;  // the worker id to ask for on first contact (granted if free); -1: any
   // Sent even when nothing else is; the PS is lost after `heartbeat_misses` silent intervals.
   std::chrono::milliseconds heartbeat{200};
   int heartbeat_misses = 4;
