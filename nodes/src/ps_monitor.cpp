@@ -108,6 +108,11 @@ void ps_monitor::refused(std::string_view why, clock::time_point now) {
   log_event("refused a connection: " + std::string(why), now);
 }
 
+ps_monitor::worker_status* ps_monitor::find(int worker) {
+  if (worker < 0 || static_cast<std::size_t>(worker) >= workers_.size()) return nullptr;
+  return &workers_[static_cast<std::size_t>(worker)];
+}
+
 void ps_monitor::update_slow() {
   std::vector<double> rates;
   for (const auto& w : workers_)
@@ -131,15 +136,17 @@ void ps_monitor::observe(const ps_machine::event& event, const ps_machine& m,
       [&](const auto& e) {
         using T = std::decay_t<decltype(e)>;
         if constexpr (std::is_same_v<T, ps_machine::worker_joined>) {
-          if (e.worker < 0 || static_cast<std::size_t>(e.worker) >= workers_.size()) return;
-          auto& w = workers_[static_cast<std::size_t>(e.worker)];
+          worker_status* found = find(e.worker);
+          if (!found) return;
+          auto& w = *found;
           w.connected = true;
           w.in_iteration = false;
           w.status = "waiting";
           ++version_;
         } else if constexpr (std::is_same_v<T, ps_machine::worker_lost>) {
-          if (e.worker < 0 || static_cast<std::size_t>(e.worker) >= workers_.size()) return;
-          auto& w = workers_[static_cast<std::size_t>(e.worker)];
+          worker_status* found = find(e.worker);
+          if (!found) return;
+          auto& w = *found;
           if (!w.connected) return;
           w.connected = false;
           // Lost in the middle of an iteration it was part of: a failure the PS works around.
@@ -154,8 +161,9 @@ void ps_monitor::observe(const ps_machine::event& event, const ps_machine& m,
                     now);
           update_slow();
         } else if constexpr (std::is_same_v<T, ps_machine::progress>) {
-          if (e.worker < 0 || static_cast<std::size_t>(e.worker) >= workers_.size()) return;
-          auto& w = workers_[static_cast<std::size_t>(e.worker)];
+          worker_status* found = find(e.worker);
+          if (!found) return;
+          auto& w = *found;
           if (!w.connected || e.iteration != m.iteration() || !w.in_iteration ||
               e.chunks_done <= w.chunks_done || e.chunks_done > w.assigned) {
             return;  // stale or repeated: the machine drops it as well
@@ -172,8 +180,9 @@ void ps_monitor::observe(const ps_machine::event& event, const ps_machine& m,
           update_slow();
           ++version_;
         } else if constexpr (std::is_same_v<T, ps_machine::encoded>) {
-          if (e.worker < 0 || static_cast<std::size_t>(e.worker) >= workers_.size()) return;
-          auto& w = workers_[static_cast<std::size_t>(e.worker)];
+          worker_status* found = find(e.worker);
+          if (!found) return;
+          auto& w = *found;
           if (e.iteration == m.iteration() && w.status == "encoding") {
             w.status = "sent";
             ++version_;

@@ -95,6 +95,8 @@ class ps_monitor {
  private:
   void log_event(std::string text, clock::time_point now);
   void update_slow();
+  // The worker's status, or null for an id out of range (bad peer input).
+  worker_status* find(int worker);
   double since_start(clock::time_point now) const;
 
   run_info info_;
