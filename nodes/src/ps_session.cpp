@@ -11,6 +11,7 @@
 
 #include "detail/ps_impl.hpp"
 #include "pgc/core/error.hpp"
+#include "pgc/net/endpoint.hpp"
 #include "pgc/net/envelope.hpp"
 
 namespace pgc::nodes {
@@ -152,6 +153,11 @@ bool parameter_server::impl::admit(const std::shared_ptr<ps_session>& session,
   names_[id] = name;
   workers_[id] = session;
   monitor_.admitted(static_cast<int>(id), name, std::chrono::steady_clock::now());
+  {
+    const auto& from = ch.remote_endpoint();
+    log("worker " + std::to_string(id) + " '" + name + "' joined from " +
+        net::endpoint{from.address().to_string(), from.port()}.to_string());
+  }
   feed(ps_machine::worker_joined{static_cast<int>(id)}, session);
   return true;
 }
