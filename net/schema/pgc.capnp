@@ -24,6 +24,13 @@ enum Mode {
   approximate @1;  # at the deadline, or earlier when exact decoding is possible
 }
 
+# How workers put their coded vectors on the wire (Welcome.wirePrecision). The PS decodes in
+# double either way; float32 halves the bytes for a relative error of about 2^-24 per entry.
+enum Precision {
+  float64 @0;  # Encoded.payload
+  float32 @1;  # Encoded.payload32, each entry rounded to nearest
+}
+
 # Worker -> PS, first message on a connection.
 struct Hello {
   protocolVersion @0 :UInt32;  # the worker's wire version (protocolVersion above)
@@ -62,6 +69,8 @@ struct Welcome {
   seed @13 :UInt64;                 # seed of the random parts of the code (original scheme's H)
   mac @14 :Data;                    # with a shared secret: HMAC-SHA256(secret, "pgc welcome" |
                                     # Hello.nonce | Challenge.nonce | workerId as 4 bytes LE)
+  wirePrecision @15 :Precision;     # how this worker sends Encoded payloads; older workers
+                                    # ignore it and send float64, which the PS always accepts
 }
 
 # PS -> workers: compute the gradients of your chunks at this model.
@@ -88,6 +97,7 @@ struct Encoded {
   iteration @0 :UInt64;       # echoes EncodeAndTransmit.iteration
   epoch @1 :UInt32;           # echoes EncodeAndTransmit.epoch; older epochs are dropped
   payload @2 :List(Float64);  # y_i, one block of length ceil(d / ell)
+  payload32 @3 :List(Float32);  # instead of payload when Welcome.wirePrecision = float32
 }
 
 # Either direction: "still alive" when nothing else is sent. Fields may be appended.

@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "detail/channel_tls.hpp"
 #include "pgc/core/error.hpp"
 
 namespace pgc::net {
@@ -23,7 +24,10 @@ constexpr std::size_t max_batch_bytes = std::size_t{1} << 20;
 }  // namespace
 
 std::shared_ptr<channel> channel::start(tcp::socket socket, channel_options options) {
-  auto self = std::make_shared<channel>(std::move(socket), options, private_tag{});
+  return start_writer(std::make_shared<channel>(std::move(socket), options, private_tag{}));
+}
+
+std::shared_ptr<channel> channel::start_writer(std::shared_ptr<channel> self) {
   asio::co_spawn(self->get_executor(), write_loop(self), [self](std::exception_ptr e) {
     if (!e) return;
     // The writer handles socket errors itself; what escapes is allocation failure or a bug.
@@ -42,12 +46,17 @@ std::shared_ptr<channel> channel::start(tcp::socket socket, channel_options opti
 }
 
 channel::channel(tcp::socket socket, channel_options options, private_tag)
-    : socket_(std::move(socket)),
+    : plain_(std::move(socket)),
+      socket_(plain_),
       options_(options),
       read_timer_(socket_.get_executor()),
       write_timer_(socket_.get_executor()),
       wake_(socket_.get_executor()),
       header_(options.limits) {
+  init();
+}
+
+void channel::init() {
   boost::system::error_code ignored;
   remote_ = socket_.remote_endpoint(ignored);
   // Frames are written whole; Nagle would hold back the tail of every small message.
@@ -157,12 +166,14 @@ awaitable<void> channel::write_loop(std::shared_ptr<channel> self) {
     }
     const auto seq = ++self->write_seq_;
     self->writing_ = true;
-    self->write_timer_.expires_after(self->options_.write_timeout);
+    self->write_timer_.expires_after(self->options_.write_timeout + self->transfer_time(bytes));
     self->write_timer_.async_wait([self, seq](std::error_code ec) {
       if (!ec && self->writing_ && self->write_seq_ == seq) self->fail(core::errc::timeout);
     });
     const auto [ec, written] =
-        co_await asio::async_write(self->socket_, buffers, asio::as_tuple(asio::use_awaitable));
+        self->tls_ ? co_await detail::tls_write(*self->tls_, buffers)
+                   : co_await asio::async_write(self->socket_, buffers,
+                                                asio::as_tuple(asio::use_awaitable));
     self->writing_ = false;
     self->write_timer_.cancel();
     if (ec) {
@@ -176,6 +187,12 @@ awaitable<void> channel::write_loop(std::shared_ptr<channel> self) {
   // Closed: nothing will be written any more.
   self->queue_.clear();
   self->queued_bytes_ = 0;
+}
+
+std::chrono::nanoseconds channel::transfer_time(std::size_t bytes) const noexcept {
+  if (options_.min_bytes_per_second == 0) return {};
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(
+      static_cast<double>(bytes) / static_cast<double>(options_.min_bytes_per_second)));
 }
 
 bool is_end_of_stream(std::error_code ec) noexcept {

@@ -112,6 +112,7 @@ std::string problem(wire::Envelope::Reader e) {
       return {};
     case which::ENCODED:
       e.getEncoded().getPayload();
+      e.getEncoded().getPayload32();
       return {};
     case which::HEARTBEAT:
       e.getHeartbeat();

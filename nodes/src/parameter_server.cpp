@@ -77,7 +77,7 @@ parameter_server::impl::impl(asio::any_io_executor ex, ps_options opt,
       pool_(std::move(pool)),
       code_(make_scheme(opt_.spec)),
       machine_(machine_config(opt_, code_)),
-      model_(opt_.initial_model),
+      model_(std::move(opt_.initial_model)),  // the only copy the server keeps
       acceptor_(ex_),
       deadline_(ex_),
       heartbeat_timer_(ex_),
@@ -92,6 +92,7 @@ parameter_server::impl::impl(asio::any_io_executor ex, ps_options opt,
   welcome_.dimension = opt_.dimension;
   welcome_.heartbeat_ms = static_cast<std::uint32_t>(opt_.heartbeat.count());
   welcome_.deadline_ms = static_cast<std::uint32_t>(opt_.deadline.count());
+  welcome_.precision = opt_.precision;
 }
 
 void parameter_server::impl::log(const std::string& line) const {
@@ -186,18 +187,23 @@ void parameter_server::impl::start_decode(ps_machine::decode job) {
   asio::post(pool_, [self = shared_from_this(), tracked, job = std::move(job),
                      model = model_]() mutable {
     std::exception_ptr error;
-    decoded_gradient decoded;
+    double expected = 0.0;
     try {
-      decoded = decode_gradient(*self->code_, job, self->opt_.dimension);
+      // Decodes run one at a time (the next iteration starts after this one's step), so the
+      // gradient buffer is allocated once and decoded into in place.
+      auto& gradient = self->gradient_;
+      if (gradient.size() != self->opt_.dimension) gradient.resize(self->opt_.dimension);
+      expected = decode_gradient_into(*self->code_, job, gradient);
+      // The replies are not needed any more: free them before the optimizer step.
+      job.coded.clear();
       if (self->opt_.on_gradient) {
-        self->opt_.on_gradient(job.iteration, decoded.gradient, decoded.expected_error, model);
+        self->opt_.on_gradient(job.iteration, gradient, expected, model);
       }
     } catch (...) {
       error = std::current_exception();
     }
     asio::post(tracked, [self = std::move(self), it = job.iteration, stats = std::move(job.stats),
-                         model = std::move(model), error,
-                         expected = decoded.expected_error]() mutable {
+                         model = std::move(model), error, expected]() mutable {
       if (self->stopped_) return;
       if (error) {
         self->finish(error);

@@ -186,7 +186,7 @@ void ps_machine::drop(int worker, std::vector<action>& out) {
   const bool was_awaited = std::binary_search(awaited_.begin(), awaited_.end(), worker);
   // Not a sender, or its reply is already in: the decode of the signalled state does not need
   // it any more.
-  if (!was_awaited || replies_[static_cast<std::size_t>(worker)]) return;
+  if (!was_awaited || replies_[static_cast<std::size_t>(worker)].owner) return;
   if (may_signal()) {
     signal(out);  // the others re-encode for the smaller state
     return;
@@ -268,20 +268,26 @@ void ps_machine::on_event(encoded& e, std::vector<action>& out) {
     return;
   }
   auto& slot = replies_[static_cast<std::size_t>(e.worker)];
-  if (slot) {  // a repeated reply
+  if (slot.owner) {  // a repeated reply
     count_stale();
     return;
   }
-  if (static_cast<int>(e.payload.size()) != block_) {
+  if (!e.view.owner) {
+    // A plain vector: the machine keeps it as the owner of its own view.
+    auto kept = std::make_shared<const std::vector<double>>(std::move(e.payload));
+    e.view = coded_view{kept, coding::coded_column{kept->data(), nullptr}, kept->size()};
+  }
+  const bool one_view = (e.view.column.f64 == nullptr) != (e.view.column.f32 == nullptr);
+  if (!one_view || static_cast<int>(e.view.size) != block_) {
     out.push_back(send_error{e.worker, errc::invalid_input,
-                             "coded vector of length " + std::to_string(e.payload.size()) +
+                             "coded vector of length " + std::to_string(e.view.size) +
                                  ", expected " + std::to_string(block_)});
     // Without its reply the iteration cannot finish, and it will not send a better one.
     out.push_back(close_worker{e.worker});
     drop(e.worker, out);
     return;
   }
-  slot = std::move(e.payload);
+  slot = std::move(e.view);
   if (--missing_ == 0) complete(out);
 }
 
@@ -350,7 +356,7 @@ void ps_machine::signal(std::vector<action>& out) {
   phase_ = phase::awaiting;
   const std::uint32_t epoch = signals_++;
   for (auto& r : replies_)
-    r.reset();
+    r = coded_view{};
   missing_ = static_cast<int>(awaited_.size());
 
   stats_.epochs = signals_;
@@ -366,22 +372,53 @@ void ps_machine::signal(std::vector<action>& out) {
 }
 
 void ps_machine::complete(std::vector<action>& out) {
-  Eigen::MatrixXd coded(block_, static_cast<Eigen::Index>(awaited_.size()));
-  for (std::size_t t = 0; t < awaited_.size(); ++t) {
-    auto& reply = replies_[static_cast<std::size_t>(awaited_[t])];
-    coded.col(static_cast<Eigen::Index>(t)) =
-        Eigen::Map<const Eigen::VectorXd>(reply->data(), block_);
-    reply.reset();
+  std::vector<coded_view> coded;
+  coded.reserve(awaited_.size());
+  for (int w : awaited_) {
+    auto& reply = replies_[static_cast<std::size_t>(w)];
+    coded.push_back(std::move(reply));
+    reply = coded_view{};
   }
   phase_ = phase::waiting_model;
   ++completed_;
   out.push_back(decode{current_, signals_ - 1, signalled_, awaited_, std::move(coded), stats_});
 }
 
+Eigen::MatrixXd ps_machine::decode::coded_matrix() const {
+  const auto rows = coded.empty() ? 0 : static_cast<Eigen::Index>(coded.front().size);
+  Eigen::MatrixXd m(rows, static_cast<Eigen::Index>(coded.size()));
+  for (std::size_t t = 0; t < coded.size(); ++t) {
+    const auto& c = coded[t];
+    auto col = m.col(static_cast<Eigen::Index>(t));
+    if (c.column.f64 != nullptr) {
+      col = Eigen::Map<const Eigen::VectorXd>(c.column.f64, rows);
+    } else {
+      col = Eigen::Map<const Eigen::VectorXf>(c.column.f32, rows).cast<double>();
+    }
+  }
+  return m;
+}
+
 decoded_gradient decode_gradient(const coding::scheme& code, const ps_machine::decode& job,
                                  int dimension) {
-  return {coding::decode(code, job.state, job.from, job.coded, dimension),
-          coding::expected_error(code, job.state, job.from, dimension)};
+  if (dimension < 1) throw core::input_error("dimension d must be at least 1");
+  decoded_gradient out{Eigen::VectorXd(dimension), 0.0};
+  out.expected_error = decode_gradient_into(code, job, out.gradient);
+  return out;
+}
+
+double decode_gradient_into(const coding::scheme& code, const ps_machine::decode& job,
+                            Eigen::Ref<Eigen::VectorXd> gradient) {
+  const auto block = static_cast<std::size_t>(
+      coding::block_layout{static_cast<int>(gradient.size()), code.ell()}.block());
+  std::vector<coding::coded_column> columns;
+  columns.reserve(job.coded.size());
+  for (const auto& c : job.coded) {
+    if (c.size != block) throw core::input_error("decode: a coded vector of the wrong length");
+    columns.push_back(c.column);
+  }
+  coding::decode_into(code, job.state, job.from, columns, gradient);
+  return coding::expected_error(code, job.state, job.from, static_cast<int>(gradient.size()));
 }
 
 }  // namespace pgc::nodes

@@ -4,6 +4,7 @@
 #include <string>
 #include <system_error>
 #include <tuple>
+#include <variant>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -51,18 +52,71 @@ net::awaitable<void> parameter_server::impl::accept_loop(std::shared_ptr<impl> s
       co_await pause.async_wait(use_tuple);
       continue;
     }
-    net::channel_options copt;
-    copt.limits = self->opt_.limits;
-    copt.read_timeout = self->opt_.heartbeat * self->opt_.heartbeat_misses;
-    auto session = std::make_shared<ps_session>();
-    session->channel = net::channel::start(std::move(socket), copt);
-    if (!self->opt_.secret.empty()) {
-      session->challenge = net::random_nonce();
-      session->channel->send(detail::make_challenge(session->challenge));
+    if (self->tls_) {
+      asio::co_spawn(self->ex_, tls_handshake(self, std::move(socket)),
+                     self->logged("ps tls handshake"));
+      continue;
     }
-    self->pending_.push_back(session);
-    asio::co_spawn(self->ex_, session_loop(self, session), self->logged("ps session"));
+    self->open_session(net::channel::start(std::move(socket), self->session_options()));
   }
+}
+
+net::channel_options parameter_server::impl::session_options() const {
+  net::channel_options copt;
+  copt.limits = opt_.limits;
+  copt.read_timeout = opt_.heartbeat * opt_.heartbeat_misses;
+  return copt;
+}
+
+void parameter_server::impl::open_session(std::shared_ptr<net::channel> channel) {
+  auto session = std::make_shared<ps_session>();
+  session->channel = std::move(channel);
+  if (!opt_.secret.empty()) {
+    session->challenge = net::random_nonce();
+    session->channel->send(detail::make_challenge(session->challenge));
+  }
+  pending_.push_back(session);
+  asio::co_spawn(ex_, session_loop(shared_from_this(), session), logged("ps session"));
+}
+
+net::awaitable<void> parameter_server::impl::tls_handshake(std::shared_ptr<impl> self,
+                                                           net::tcp::socket socket) {
+  boost::system::error_code ignored;
+  const auto peer = socket.remote_endpoint(ignored);
+  const std::string from = peer.address().to_string() + ":" + std::to_string(peer.port());
+  std::shared_ptr<net::channel> ch;
+  try {
+    auto accepted =
+        co_await net::tls_accept(std::move(socket), self->tls_, self->opt_.tls.handshake_timeout);
+    if (auto* plain = std::get_if<net::tcp::socket>(&accepted)) {
+      // A plain-TCP worker: tell it why in its own terms (an Error frame), so that it gives up
+      // instead of reconnecting forever.
+      const std::string text =
+          "this PS accepts TLS connections only: the worker needs --tls-ca (the CA of the PS "
+          "certificate)";
+      if (!self->stopped_) {
+        self->log("refusing a connection from " + from + ": it does not speak TLS");
+        self->monitor_.refused("a connection from " + from + " without TLS",
+                               std::chrono::steady_clock::now());
+      }
+      auto refused = net::channel::start(std::move(*plain), self->session_options());
+      refused->send(detail::make_error(core::errc::unauthenticated, text));
+      refused->stop();
+      co_return;
+    }
+    ch = net::channel::start(std::move(std::get<net::tls_stream_ptr>(accepted)),
+                             self->session_options());
+  } catch (const std::system_error& ex) {
+    // Certificates that do not match, port scanners, plain clients that send nothing: this
+    // connection ends, the PS serves everyone else.
+    if (!self->stopped_) self->log(ex.what());
+    co_return;
+  }
+  if (self->stopped_) {
+    ch->close();
+    co_return;
+  }
+  self->open_session(std::move(ch));
 }
 
 net::awaitable<void> parameter_server::impl::session_loop(std::shared_ptr<impl> self,
@@ -70,8 +124,9 @@ net::awaitable<void> parameter_server::impl::session_loop(std::shared_ptr<impl> 
   auto& ch = *session->channel;
   try {
     while (ch.is_open() && !self->stopped_) {
-      auto f = co_await ch.read();
-      const auto e = f.envelope();
+      // Shared: an Encoded frame is kept until its payload is decoded, in place.
+      const auto f = std::make_shared<const net::frame>(co_await ch.read());
+      const auto e = f->envelope();
       if (session->worker < 0) {
         if (e.which() != wire::Envelope::HELLO) {
           ch.send(detail::make_error(core::errc::protocol_violation, "expected hello"));
@@ -81,7 +136,7 @@ net::awaitable<void> parameter_server::impl::session_loop(std::shared_ptr<impl> 
         if (!self->admit(session, e.getHello())) break;
         continue;
       }
-      self->on_message(session, e);
+      self->on_message(session, e, f);
     }
   } catch (const std::system_error& ex) {
     const auto code = ex.code();
@@ -91,8 +146,12 @@ net::awaitable<void> parameter_server::impl::session_loop(std::shared_ptr<impl> 
       ch.stop();
     }
     if (!net::is_orderly_end(code) && !self->stopped_) {
+      // A TLS client's handshake read as a frame header is what a plain PS sees of it.
+      const bool tls_client = !self->tls_ && session->worker < 0 &&
+                              (code == core::errc::frame_too_large || code == core::errc::bad_message);
       self->log("connection from " + session->name + " (worker " + std::to_string(session->worker) +
-                ") ended: " + ex.what());
+                ") ended: " + ex.what() +
+                (tls_client ? " (a TLS client? this PS runs without --tls-cert)" : ""));
     }
   }
   self->on_session_end(session);
@@ -163,7 +222,8 @@ bool parameter_server::impl::admit(const std::shared_ptr<ps_session>& session,
 }
 
 void parameter_server::impl::on_message(const std::shared_ptr<ps_session>& session,
-                                        wire::Envelope::Reader e) {
+                                        wire::Envelope::Reader e,
+                                        std::shared_ptr<const net::frame> frame) {
   const int w = session->worker;
   switch (e.which()) {
     case wire::Envelope::PROGRESS: {
@@ -173,8 +233,8 @@ void parameter_server::impl::on_message(const std::shared_ptr<ps_session>& sessi
     }
     case wire::Envelope::ENCODED: {
       const auto m = e.getEncoded();
-      feed(ps_machine::encoded{w, m.getIteration(), m.getEpoch(),
-                               detail::read_doubles(m.getPayload())},
+      feed(ps_machine::encoded{w, m.getIteration(), m.getEpoch(), {},
+                               detail::payload_view(m, std::move(frame))},
            session);
       break;
     }

@@ -1,7 +1,11 @@
 #include "detail/wire_convert.hpp"
 
+#include <algorithm>
+#include <bit>
+#include <cstring>
 #include <limits>
 
+#include <capnp/any.h>
 #include <capnp/message.h>
 
 #include "pgc/coding/proposed.hpp"
@@ -18,6 +22,32 @@ message_ptr new_message() {
 
 wire::Envelope::Builder root(message_ptr& m) {
   return m->initRoot<wire::Envelope>();
+}
+
+// Cap'n Proto stores primitive lists little-endian and word-aligned: on a little-endian host the
+// list body is a plain array, written and read in place.
+static_assert(std::endian::native == std::endian::little, "in-place lists need little endian");
+
+template <class T>
+T* list_data(typename capnp::List<T>::Builder list) {
+  const auto bytes = capnp::AnyList::Reader(list.asReader()).getRawBytes();
+  return reinterpret_cast<T*>(const_cast<kj::byte*>(bytes.begin()));
+}
+
+// A list from the wire may legally be encoded with a wider element (a struct list, say): read
+// in place only when its elements are plain T, else element by element.
+template <class T>
+void read_list(typename capnp::List<T>::Reader list, std::span<T> out) {
+  const capnp::AnyList::Reader any(list);
+  constexpr auto plain =
+      sizeof(T) == 8 ? capnp::ElementSize::EIGHT_BYTES : capnp::ElementSize::FOUR_BYTES;
+  const auto bytes = any.getRawBytes();
+  if (any.getElementSize() == plain && bytes.size() >= out.size() * sizeof(T)) {
+    std::memcpy(out.data(), bytes.begin(), out.size() * sizeof(T));
+    return;
+  }
+  for (unsigned k = 0; k < out.size(); ++k)
+    out[k] = list[k];
 }
 
 }  // namespace
@@ -64,6 +94,25 @@ wire::Mode to_wire(signal_mode mode) noexcept {
 
 signal_mode from_wire(wire::Mode mode) noexcept {
   return mode == wire::Mode::APPROXIMATE ? signal_mode::approximate : signal_mode::exact;
+}
+
+wire::Precision to_wire(wire_precision precision) noexcept {
+  return precision == wire_precision::f32 ? wire::Precision::FLOAT32 : wire::Precision::FLOAT64;
+}
+
+wire_precision from_wire(wire::Precision precision) noexcept {
+  // An enumerant from a newer peer: float64, which every PS accepts.
+  return precision == wire::Precision::FLOAT32 ? wire_precision::f32 : wire_precision::f64;
+}
+
+void round_to_float(std::span<const double> in, std::span<float> out) noexcept {
+  for (std::size_t k = 0; k < in.size(); ++k)
+    out[k] = static_cast<float>(in[k]);
+}
+
+void widen(std::span<const float> in, std::span<double> out) noexcept {
+  for (std::size_t k = 0; k < in.size(); ++k)
+    out[k] = static_cast<double>(in[k]);
 }
 
 message_ptr make_hello(std::string_view name, const hello_auth* auth, int preferred_id) {
@@ -121,6 +170,7 @@ message_ptr make_welcome(const welcome_fields& f, int worker, const net::mac* ma
   w.setLoad(static_cast<std::uint32_t>(f.spec.load));
   w.setSeed(f.spec.seed);
   if (mac) w.setMac(capnp::Data::Reader(mac->data(), mac->size()));
+  w.setWirePrecision(to_wire(f.precision));
   return m;
 }
 
@@ -154,14 +204,44 @@ message_ptr make_encode_and_transmit(std::uint64_t iteration, std::uint32_t epoc
   return m;
 }
 
-message_ptr make_encoded(std::uint64_t iteration, std::uint32_t epoch, const Eigen::VectorXd& y) {
+message_ptr make_encoded(std::uint64_t iteration, std::uint32_t epoch, const Eigen::VectorXd& y,
+                         wire_precision precision) {
   auto m = new_message();
   auto e = root(m).initEncoded();
   e.setIteration(iteration);
   e.setEpoch(epoch);
-  auto l = e.initPayload(static_cast<unsigned>(y.size()));
-  for (unsigned k = 0; k < l.size(); ++k)
-    l.set(k, y(static_cast<Eigen::Index>(k)));
+  const auto n = static_cast<std::size_t>(y.size());
+  if (precision == wire_precision::f32) {
+    round_to_float(std::span<const double>(y.data(), n),
+                   std::span<float>(list_data<float>(e.initPayload32(static_cast<unsigned>(n))), n));
+  } else {
+    auto l = e.initPayload(static_cast<unsigned>(n));
+    std::copy_n(y.data(), n, list_data<double>(l));
+  }
+  return m;
+}
+
+message_ptr build_encoded(net::segment_pool& pool, std::uint64_t iteration, std::uint32_t epoch,
+                          wire_precision precision, int block, const coded_filler& fill) {
+  const auto n = static_cast<std::size_t>(block);
+  const bool f32 = precision == wire_precision::f32;
+  auto m = pool.builder(net::list_message_words(n, f32 ? sizeof(float) : sizeof(double)));
+  auto e = root(m).initEncoded();
+  e.setIteration(iteration);
+  e.setEpoch(epoch);
+  if (!f32) {
+    fill(0, std::span<double>(list_data<double>(e.initPayload(static_cast<unsigned>(n))), n));
+    return m;
+  }
+  float* out = list_data<float>(e.initPayload32(static_cast<unsigned>(n)));
+  // Encoded in double a cache-sized tile at a time and rounded once: no d-sized scratch.
+  constexpr std::size_t tile = 2048;
+  double scratch[tile];
+  for (std::size_t at = 0; at < n; at += tile) {
+    const std::size_t len = std::min(tile, n - at);
+    fill(static_cast<int>(at), std::span<double>(scratch, len));
+    round_to_float(std::span<const double>(scratch, len), std::span<float>(out + at, len));
+  }
   return m;
 }
 
@@ -200,6 +280,7 @@ welcome_info read_welcome(wire::Welcome::Reader w) {
     throw core::input_error("welcome: a count does not fit in an int");
   }
   info.heartbeat_ms = w.getHeartbeatIntervalMs();
+  info.precision = from_wire(w.getWirePrecision());
   auto& spec = info.spec;
   spec.kind = from_wire(w.getScheme());
   spec.workers = static_cast<int>(w.getWorkers());
@@ -227,11 +308,53 @@ welcome_info read_welcome(wire::Welcome::Reader w) {
 }
 
 std::vector<double> read_doubles(capnp::List<double>::Reader list) {
-  std::vector<double> out;
-  out.reserve(list.size());
-  for (double x : list)
-    out.push_back(x);
+  std::vector<double> out(list.size());
+  read_list<double>(list, out);
   return out;
+}
+
+std::vector<double> read_payload(wire::Encoded::Reader encoded) {
+  const auto narrow = encoded.getPayload32();
+  if (narrow.size() == 0) return read_doubles(encoded.getPayload());
+  std::vector<double> out(narrow.size());
+  const capnp::AnyList::Reader any(narrow);
+  const auto bytes = any.getRawBytes();
+  if (any.getElementSize() == capnp::ElementSize::FOUR_BYTES &&
+      bytes.size() >= out.size() * sizeof(float)) {
+    // Word-aligned, so the floats are read in place.
+    widen(std::span<const float>(reinterpret_cast<const float*>(bytes.begin()), out.size()), out);
+  } else {
+    for (unsigned k = 0; k < out.size(); ++k)
+      out[k] = narrow[k];
+  }
+  return out;
+}
+
+ps_machine::coded_view payload_view(wire::Encoded::Reader encoded,
+                                    std::shared_ptr<const void> owner) {
+  if (owner) {
+    const auto narrow = encoded.getPayload32();
+    const bool f32 = narrow.size() > 0;
+    const capnp::AnyList::Reader any =
+        f32 ? capnp::AnyList::Reader(narrow) : capnp::AnyList::Reader(encoded.getPayload());
+    const std::size_t n = any.size();
+    const auto bytes = any.getRawBytes();
+    const auto plain = f32 ? capnp::ElementSize::FOUR_BYTES : capnp::ElementSize::EIGHT_BYTES;
+    if (n > 0 && any.getElementSize() == plain &&
+        bytes.size() >= n * (f32 ? sizeof(float) : sizeof(double))) {
+      // Lists start on a word boundary of the word-aligned frame body.
+      coding::coded_column column;
+      if (f32) {
+        column.f32 = reinterpret_cast<const float*>(bytes.begin());
+      } else {
+        column.f64 = reinterpret_cast<const double*>(bytes.begin());
+      }
+      return {std::move(owner), column, n};
+    }
+  }
+  auto kept = std::make_shared<const std::vector<double>>(read_payload(encoded));
+  return {kept, coding::coded_column{kept->empty() ? nullptr : kept->data(), nullptr},
+          kept->size()};
 }
 
 coding::state_vector read_state(capnp::List<std::uint32_t>::Reader list) {

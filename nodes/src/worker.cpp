@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <span>
+#include <stdexcept>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -14,7 +16,9 @@
 #include <boost/asio/prefer.hpp>
 
 #include "detail/worker_impl.hpp"
+#include "pgc/coding/scheme.hpp"
 #include "pgc/core/error.hpp"
+#include "pgc/net/outgoing_frame.hpp"
 
 namespace pgc::nodes {
 
@@ -152,27 +156,43 @@ void worker::impl::encode(worker_machine::encode job) {
     return;
   }
   cols.resize(static_cast<std::size_t>(job.chunks));
+  // The coefficients, the coded vector and the whole message are built on the pool, the coded
+  // vector straight into the message's list (rounded tile by tile for float32), and the io
+  // thread only queues the finished frame: it stays free to read and write meanwhile.
   auto tracked = asio::prefer(ex_, asio::execution::outstanding_work.tracked);
   asio::post(pool_, [self = shared_from_this(), tracked, code = code_, worker = worker_id_,
-                     gen = generation_, job = std::move(job), cols = std::move(cols)]() mutable {
+                     gen = generation_, precision = precision_, segments = segments_,
+                     d = dimension_, job = std::move(job), cols = std::move(cols)]() mutable {
     std::exception_ptr error;
-    Eigen::VectorXd y;
+    std::shared_ptr<const net::outgoing_frame> frame;
     try {
-      Eigen::MatrixXd g(self->dimension_, job.chunks);
-      for (int p = 0; p < job.chunks; ++p)
-        g.col(p) = *cols[static_cast<std::size_t>(p)];
-      y = coding::encode(*code, worker, job.state, g);
+      const Eigen::MatrixXd c = code->encoding(worker, job.state);
+      std::vector<const double*> columns;
+      for (const auto& g : cols) {
+        if (!g || g->size() != d) throw std::logic_error("worker: a kept gradient has no data");
+        columns.push_back(g->data());
+      }
+      const int block = coding::block_layout{d, code->ell()}.block();
+      frame = std::make_shared<const net::outgoing_frame>(detail::build_encoded(
+          *segments, job.iteration, job.epoch, precision, block,
+          [&](int offset, std::span<double> out) {
+            coding::encode_into(c, columns, d, offset, out);
+          }));
     } catch (...) {
       error = std::current_exception();
     }
-    asio::post(tracked, [self = std::move(self), gen, it = job.iteration, epoch = job.epoch,
-                         y = std::move(y), error]() mutable {
+    // This job's references to the gradients end here (the io thread keeps its own until the
+    // iteration ends).
+    cols.clear();
+    asio::post(tracked, [self = std::move(self), gen, frame = std::move(frame), error]() mutable {
       if (error) {
         self->finish(error);
         return;
       }
       // The PS dropped the old connection's state: its coded vector would be stale there.
-      if (gen == self->generation_) self->send(detail::make_encoded(it, epoch, y));
+      if (gen == self->generation_ && self->channel_ && self->channel_->is_open()) {
+        self->channel_->send(std::move(frame));
+      }
     });
   });
 }

@@ -33,7 +33,8 @@ struct attempt {
 
 }  // namespace
 
-net::awaitable<net::tcp::socket> worker::impl::connect_once(std::shared_ptr<impl> self) {
+net::awaitable<std::shared_ptr<net::channel>> worker::impl::connect_once(
+    std::shared_ptr<impl> self) {
   auto a = std::make_shared<attempt>(self->ex_);
   asio::steady_timer watchdog(self->ex_);
   watchdog.expires_after(self->opt_.connect_timeout);
@@ -54,7 +55,16 @@ net::awaitable<net::tcp::socket> worker::impl::connect_once(std::shared_ptr<impl
   a->finished = true;
   watchdog.cancel();
   if (cec) throw std::system_error(cec, "connecting to " + self->opt_.connect.to_string());
-  co_return std::move(a->socket);
+  net::channel_options copt;
+  copt.limits = self->opt_.limits;
+  copt.read_timeout = self->opt_.heartbeat * self->opt_.heartbeat_misses;
+  if (!self->tls_) co_return net::channel::start(std::move(a->socket), copt);
+  const auto& tls = self->opt_.tls;
+  auto stream =
+      co_await net::tls_connect(std::move(a->socket), self->tls_,
+                                tls.server_name.empty() ? self->opt_.connect.host : tls.server_name,
+                                tls.handshake_timeout);
+  co_return net::channel::start(std::move(stream), copt);
 }
 
 net::awaitable<void> worker::impl::connect_loop(std::shared_ptr<impl> self) {
@@ -63,11 +73,16 @@ net::awaitable<void> worker::impl::connect_loop(std::shared_ptr<impl> self) {
   while (!self->stopped_) {
     bool connected = false;
     try {
-      auto socket = co_await connect_once(self);
+      auto ch = co_await connect_once(self);
       connected = true;
       failures = 0;
       backoff = self->opt_.backoff_initial;
-      co_await run_connection(self, std::move(socket));
+      co_await run_connection(self, std::move(ch));
+    } catch (const core::input_error& ex) {
+      // The TLS handshake failed in a way a retry would repeat (net::tls_connect).
+      self->log(ex.what());
+      self->finish(std::current_exception());
+      co_return;
     } catch (const std::system_error& ex) {
       if (connected) throw;
       if (++failures >= self->opt_.max_attempts) {
@@ -85,30 +100,40 @@ net::awaitable<void> worker::impl::connect_loop(std::shared_ptr<impl> self) {
 }
 
 net::awaitable<void> worker::impl::run_connection(std::shared_ptr<impl> self,
-                                                  net::tcp::socket socket) {
-  net::channel_options copt;
-  copt.limits = self->opt_.limits;
-  copt.read_timeout = self->opt_.heartbeat * self->opt_.heartbeat_misses;
-  auto ch = net::channel::start(std::move(socket), copt);
+                                                  std::shared_ptr<net::channel> ch) {
   ++self->generation_;
   self->channel_ = ch;
   // Iteration numbers restart with a new PS; computations still running hold their own model.
   self->models_.clear();
   self->gradients_.clear();
+  bool heard = false;  // a first message from the PS came through
   try {
     if (self->opt_.secret.empty()) {
       ch->send(detail::make_hello(self->opt_.name, nullptr, self->opt_.preferred_id));
     } else if (!co_await authenticate(self, *ch)) {
       self->channel_ = nullptr;
       co_return;
+    } else {
+      heard = true;
     }
     asio::co_spawn(self->ex_, heartbeat_loop(self, ch), self->logged("heartbeat loop"));
     while (ch->is_open()) {
       auto f = co_await ch->read();
+      heard = true;
       self->on_message(f.envelope());
     }
   } catch (const std::system_error& ex) {
-    if (!net::is_orderly_end(ex.code()) && !self->stopped_) {
+    if (!heard && net::is_tls_error(ex.code()) && !self->stopped_) {
+      // The PS ended the TLS session before saying anything: with TLS 1.3 a PS that wants a
+      // client certificate (mutual TLS) refuses one only after the worker's handshake is done.
+      // Reconnecting would be refused again.
+      const std::string problem = std::string("TLS: the PS refused the connection: ") + ex.what() +
+                                  " (does it require a client certificate: --tls-cert, "
+                                  "--tls-key signed by its --tls-ca?)";
+      self->log(problem);
+      self->failure_ = std::make_exception_ptr(core::input_error(problem));
+      self->stopped_ = true;
+    } else if (!net::is_orderly_end(ex.code()) && !self->stopped_) {
       self->log(std::string("connection ended: ") + ex.what());
     }
   }
@@ -137,7 +162,9 @@ net::awaitable<bool> worker::impl::authenticate(std::shared_ptr<impl> self, net:
     problem = "the PS sent " + std::string(net::kind_name(e.which())) + " instead of a challenge";
   } catch (const std::system_error& ex) {
     if (ex.code() != core::errc::timeout) throw;
-    problem = "the PS sent no challenge: it runs without a shared secret (--secret-file)";
+    problem =
+        "the PS sent no challenge: it runs without a shared secret (--secret-file), or it "
+        "accepts TLS connections only (--tls-ca)";
   }
   self->log("authentication: " + problem);
   self->failure_ = std::make_exception_ptr(core::input_error("authentication: " + problem));
@@ -173,6 +200,7 @@ void worker::impl::on_message(wire::Envelope::Reader e) {
         code_ = code;
         worker_id_ = info.worker;
         dimension_ = info.dimension;
+        precision_ = info.precision;
         feed(worker_machine::welcome{worker_config{info.worker, std::move(code), info.dimension}});
       } catch (const core::input_error& ex) {
         // A configuration this worker cannot serve: retrying would not change it.

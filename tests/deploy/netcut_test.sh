@@ -201,7 +201,8 @@ cmp -s "$tmp/expected" "$tmp/summary-iterations" || fail "summary iterations are
 tail -n +2 "$tmp/run.csv" | cut -d, -f1 >"$tmp/csv-iterations"
 cmp -s "$tmp/expected" "$tmp/csv-iterations" || fail "CSV iterations are not 0..$((iterations - 1))"
 [ -s "$tmp/run.ckpt" ] || fail "no checkpoint"
-# The PS noticed: w3's connection timed out, once per cut.
+# The PS noticed: w3's connection timed out, once per cut (in cut 2 in the middle of a frame:
+# the PS allows a big frame time for its size, but not silence).
 timeouts=$(grep -c "connection from w3 (worker 3) ended: .*timed out" "$tmp/ps.log")
 [ "$timeouts" -ge 2 ] || fail "the PS timed out on w3 $timeouts times, expected 2"
 lost=$(echo "$summary" | grep -o '"workers_lost":[0-9]*' | cut -d: -f2 | awk '{ s += $1 } END { print s }')

@@ -301,14 +301,15 @@ struct harness {
     PGC_FUZZ_CHECK(a.epoch == signal->epoch && a.state == signal->state);
     // Exactly the awaited replies, each the payload its sender sent for this signal.
     PGC_FUZZ_CHECK(a.from == signal->senders);
-    PGC_FUZZ_CHECK(a.coded.rows() == block());
-    PGC_FUZZ_CHECK(a.coded.cols() == static_cast<Eigen::Index>(a.from.size()));
+    const Eigen::MatrixXd coded = a.coded_matrix();
+    PGC_FUZZ_CHECK(coded.rows() == block());
+    PGC_FUZZ_CHECK(coded.cols() == static_cast<Eigen::Index>(a.from.size()));
     PGC_FUZZ_CHECK(replies.size() == a.from.size());
     bool finite = true;
     for (std::size_t t = 0; t < a.from.size(); ++t) {
       const auto it = replies.find(a.from[t]);
       PGC_FUZZ_CHECK(it != replies.end());
-      const auto col = a.coded.col(static_cast<Eigen::Index>(t));
+      const auto col = coded.col(static_cast<Eigen::Index>(t));
       PGC_FUZZ_CHECK(std::memcmp(col.data(), it->second.data(), it->second.size() * 8) == 0);
       for (double x : it->second)
         finite = finite && std::isfinite(x);

@@ -1,10 +1,16 @@
 // The channel facing broken or hostile peers, slow peers and its own limits. The peer is often
 // a plain socket so that the test controls every byte.
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstring>
 #include <vector>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <doctest/doctest.h>
 
@@ -27,6 +33,7 @@ using pgc::net::test::connect_loopback;
 using pgc::net::test::run_bounded;
 using pgc::net::test::wire_kind;
 using channel_ptr = std::shared_ptr<channel>;
+using tcp_socket = pgc::net::tcp::socket;
 using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -53,6 +60,21 @@ std::unique_ptr<capnp::MallocMessageBuilder> big_encoded(std::size_t length) {
   auto message = std::make_unique<capnp::MallocMessageBuilder>();
   message->initRoot<wire::Envelope>().initEncoded().initPayload(static_cast<unsigned>(length));
   return message;
+}
+
+// Writes `bytes` to `raw` `chunk` bytes at a time with a pause after each; stops early when the
+// other end hangs up.
+awaitable<void> trickle(tcp_socket& raw, std::vector<std::byte> bytes, std::size_t chunk,
+                        std::chrono::milliseconds pause_time) {
+  asio::steady_timer pause(co_await asio::this_coro::executor);
+  for (std::size_t at = 0; at < bytes.size(); at += chunk) {
+    const auto n = std::min(chunk, bytes.size() - at);
+    const auto [ec, written] = co_await asio::async_write(
+        raw, asio::buffer(bytes.data() + at, n), asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    pause.expires_after(pause_time);
+    co_await pause.async_wait(asio::use_awaitable);
+  }
 }
 
 }  // namespace
@@ -192,6 +214,7 @@ TEST_CASE("a write timeout cuts off a peer that stops reading") {
   auto [client, raw] = connect_loopback(io);
   channel_options options;
   options.write_timeout = 300ms;
+  options.min_bytes_per_second = 0;  // fixed timeout: the frame's size adds no time
   auto ch = channel::start(std::move(client), options);
   run_bounded(io, [](channel_ptr ch) -> awaitable<void> {
     // 48 MB, far more than loopback socket buffers hold while nobody reads.
@@ -208,6 +231,69 @@ TEST_CASE("a write timeout cuts off a peer that stops reading") {
     CHECK(!ch->is_open());
     CHECK(ch->error() == errc::timeout);
     CHECK(ch->queued_bytes() == 0);
+  }(ch));
+}
+
+TEST_CASE("a big frame from a slow but moving peer is read past read_timeout") {
+  asio::io_context io;
+  auto [raw, server] = connect_loopback(io);
+  channel_options options;
+  options.read_timeout = 200ms;
+  options.min_bytes_per_second = 100'000;  // a 80 KB body may take 200 ms + 0.8 s
+  auto ch = channel::start(std::move(server), options);
+  const auto bytes = pgc::net::outgoing_frame(big_encoded(10'000)).to_bytes();
+  REQUIRE(bytes.size() > 80'000);
+  run_bounded(io, [](channel_ptr ch, tcp_socket& raw, std::vector<std::byte> bytes)
+                  -> awaitable<void> {
+    // Twice as fast as the floor: 8 KB every 50 ms, about 0.5 s for the whole frame.
+    asio::co_spawn(co_await asio::this_coro::executor, trickle(raw, std::move(bytes), 8000, 50ms),
+                   asio::detached);
+    const auto start = clock_type::now();
+    const frame f = co_await ch->read();
+    CHECK(clock_type::now() - start > 300ms);  // longer than read_timeout alone allows
+    CHECK(f.envelope().getEncoded().getPayload().size() == 10'000);
+    ch->close();
+  }(ch, raw, bytes));
+}
+
+TEST_CASE("a peer trickling a frame slower than min_bytes_per_second is cut off") {
+  asio::io_context io;
+  auto [raw, server] = connect_loopback(io);
+  channel_options options;
+  options.read_timeout = 200ms;
+  options.min_bytes_per_second = 100'000;  // a 80 KB body may take 200 ms + 0.8 s
+  auto ch = channel::start(std::move(server), options);
+  const auto bytes = pgc::net::outgoing_frame(big_encoded(10'000)).to_bytes();
+  run_bounded(io, [](channel_ptr ch, tcp_socket& raw, std::vector<std::byte> bytes)
+                  -> awaitable<void> {
+    // A tenth of the floor: 1 KB every 100 ms would take 8 s.
+    asio::co_spawn(co_await asio::this_coro::executor, trickle(raw, std::move(bytes), 1000, 100ms),
+                   asio::detached);
+    const auto start = clock_type::now();
+    CHECK(co_await read_error(ch) == errc::timeout);
+    const auto elapsed = clock_type::now() - start;
+    CHECK(elapsed >= 900ms);  // 200 ms + 80 KB at 100 KB/s
+    CHECK(elapsed < 3s);
+    raw.close();
+  }(ch, raw, bytes));
+}
+
+TEST_CASE("a peer silent in the middle of a big frame is cut off after read_timeout") {
+  asio::io_context io;
+  auto [raw, server] = connect_loopback(io);
+  channel_options options;
+  options.read_timeout = 200ms;
+  options.min_bytes_per_second = 10'000;  // the 80 KB frame as a whole may take 8.2 s ...
+  auto ch = channel::start(std::move(server), options);
+  auto bytes = pgc::net::outgoing_frame(big_encoded(10'000)).to_bytes();
+  bytes.resize(bytes.size() / 2);  // ... but half of it arrives and then nothing (a cut link)
+  asio::write(raw, asio::buffer(bytes));
+  run_bounded(io, [](channel_ptr ch) -> awaitable<void> {
+    const auto start = clock_type::now();
+    CHECK(co_await read_error(ch) == errc::timeout);
+    const auto elapsed = clock_type::now() - start;
+    CHECK(elapsed >= 190ms);
+    CHECK(elapsed < 1500ms);
   }(ch));
 }
 

@@ -276,7 +276,8 @@ class cluster {
       }
       reference.col(static_cast<Eigen::Index>(t)) = coding::encode(*code_, w, d.state, g);
     }
-    CHECK((d.coded - reference).norm() <= 1e-12 * (1.0 + reference.norm()));
+    const Eigen::MatrixXd coded = d.coded_matrix();
+    CHECK((coded - reference).norm() <= 1e-12 * (1.0 + reference.norm()));
 
     const double measured = (decoded.gradient - truth).squaredNorm() / truth.squaredNorm();
     if (decoded.expected_error == 0.0 ||
@@ -290,7 +291,7 @@ class cluster {
     CHECK(d.stats.epochs == d.epoch + 1);
     if (d.epoch > 0) ++result_.resignals;
     if (d.stats.by_deadline) ++result_.by_deadline;
-    result_.outcomes.push_back({d.iteration, d.epoch, d.state, d.from, d.coded, d.stats.exact,
+    result_.outcomes.push_back({d.iteration, d.epoch, d.state, d.from, coded, d.stats.exact,
                                 measured, decoded.expected_error});
   }
 

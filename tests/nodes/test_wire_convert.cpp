@@ -1,3 +1,6 @@
+#include <cmath>
+#include <span>
+
 #include <doctest/doctest.h>
 
 #include "detail/wire_convert.hpp"
@@ -60,4 +63,96 @@ TEST_CASE("a welcome whose counts do not fit in an int is refused with an input 
   welcome_of(m).setLoad(2);
   welcome_of(m).setWorkers(0xffffffffu);
   CHECK_THROWS_AS(detail::read_welcome(welcome_of(m).asReader()), core::input_error);
+}
+
+TEST_CASE("a float32 payload round trip stays within one float rounding of the doubles") {
+  Eigen::VectorXd y = Eigen::VectorXd::Random(1000);
+  y(0) = 1e30;    // large and tiny magnitudes round relative to themselves
+  y(1) = 3e-30;
+  y(2) = 0.0;
+  for (const auto precision : {wire_precision::f64, wire_precision::f32}) {
+    auto m = detail::make_encoded(4, 1, y, precision);
+    const auto e = m->getRoot<wire::Envelope>().asReader().getEncoded();
+    CHECK(e.getIteration() == 4);
+    CHECK(e.getEpoch() == 1);
+    CHECK((precision == wire_precision::f32 ? e.getPayload32().size() : e.getPayload().size()) ==
+          1000);
+    const auto back = detail::read_payload(e);
+    REQUIRE(back.size() == 1000);
+    const Eigen::Map<const Eigen::VectorXd> got(back.data(), 1000);
+    if (precision == wire_precision::f64) {
+      CHECK(got == y);
+      continue;
+    }
+    // Round to nearest: within half a unit in the last place, 2^-24 relative, entry by entry and
+    // so in norm.
+    const double u = std::ldexp(1.0, -24);
+    for (Eigen::Index k = 0; k < y.size(); ++k)
+      CHECK(std::abs(got(k) - y(k)) <= u * std::abs(y(k)));
+    CHECK((got - y).norm() <= u * y.norm());
+    CHECK((got - y).norm() > 0.0);  // really rounded
+  }
+}
+
+TEST_CASE("an encoded message built in place in a pooled segment equals the plain one") {
+  const Eigen::VectorXd y = Eigen::VectorXd::Random(5000);
+  const auto pool = net::segment_pool::create(1);
+  for (const auto precision : {wire_precision::f64, wire_precision::f32}) {
+    for (int round = 0; round < 2; ++round) {
+      int calls = 0;
+      auto built = detail::build_encoded(*pool, 9, 2, precision, 5000,
+                                         [&](int offset, std::span<double> out) {
+                                           ++calls;
+                                           for (std::size_t k = 0; k < out.size(); ++k)
+                                             out[k] = y(offset + static_cast<Eigen::Index>(k));
+                                         });
+      CHECK(calls == (precision == wire_precision::f64 ? 1 : 3));  // float32: 2048-entry tiles
+      auto plain = detail::make_encoded(9, 2, y, precision);
+      const auto a = detail::read_payload(built->getRoot<wire::Envelope>().asReader().getEncoded());
+      const auto b = detail::read_payload(plain->getRoot<wire::Envelope>().asReader().getEncoded());
+      CHECK(a == b);
+      CHECK(built->getRoot<wire::Envelope>().asReader().getEncoded().getEpoch() == 2);
+    }
+  }
+}
+
+TEST_CASE("the welcome tells the worker the wire precision and defaults to float64") {
+  scheme_spec spec;
+  spec.kind = coding::scheme_kind::proposed;
+  spec.workers = 4;
+  spec.load = 2;
+  spec.ell = 2;
+  const auto code = make_scheme(spec);
+  detail::welcome_fields f;
+  f.spec = spec;
+  f.code = code.get();
+  f.dimension = 5;
+  auto plain = welcome_for(spec);
+  CHECK(detail::read_welcome(welcome_of(plain).asReader()).precision == wire_precision::f64);
+  f.precision = wire_precision::f32;
+  auto m = detail::make_welcome(f, 1);
+  CHECK(detail::read_welcome(welcome_of(m).asReader()).precision == wire_precision::f32);
+}
+
+TEST_CASE("the ps reads a coded vector in place from the frame it keeps, float or double") {
+  const Eigen::VectorXd y = Eigen::VectorXd::Random(300);
+  for (const auto precision : {wire_precision::f64, wire_precision::f32}) {
+    auto m = std::shared_ptr<capnp::MessageBuilder>(detail::make_encoded(1, 0, y, precision));
+    const auto e = m->getRoot<wire::Envelope>().asReader().getEncoded();
+    const auto view = detail::payload_view(e, m);
+    REQUIRE(view.size == 300);
+    CHECK(view.owner == m);  // no copy: the message itself is kept
+    const bool f32 = precision == wire_precision::f32;
+    REQUIRE((view.column.f32 != nullptr) == f32);
+    REQUIRE((view.column.f64 != nullptr) == !f32);
+    for (int k = 0; k < 300; ++k) {
+      const double got = f32 ? view.column.f32[k] : view.column.f64[k];
+      CHECK(got == (f32 ? static_cast<double>(static_cast<float>(y(k))) : y(k)));
+    }
+    // Without an owner the payload is copied into double.
+    const auto copy = detail::payload_view(e, nullptr);
+    REQUIRE(copy.size == 300);
+    CHECK(copy.owner != m);
+    CHECK(copy.column.f64 != nullptr);
+  }
 }

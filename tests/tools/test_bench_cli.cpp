@@ -51,7 +51,8 @@ TEST_CASE("pgc bench --quick --json writes the headline ratios as finite positiv
   CHECK(r.out.find("channel_vs_raw") != std::string::npos);  // the table
   const auto o = read_json(path);
   for (const char* key : {"channel_vs_raw", "coef_solve_us_ell8_h32", "encode_vs_axpy",
-                          "decode_vs_axpy", "tracker_update_ns"}) {
+                          "decode_vs_axpy", "tracker_update_ns", "channel_with_build_vs_raw",
+                          "f32_bytes_ratio", "f32_decode_rel_error"}) {
     INFO("key ", key);
     REQUIRE(o.contains(key));
     CHECK(finite_positive(o.at(key)));
@@ -60,6 +61,11 @@ TEST_CASE("pgc bench --quick --json writes the headline ratios as finite positiv
   check_number_or_explained_null(o, "gather_vs_mpi_gather");
   check_number_or_explained_null(o, "gather_vs_mpi_reduce");
   CHECK(o.at("quick").as_bool());
+  // Float32 halves the payload; its decode error is about one float rounding.
+  CHECK(o.at("f32_bytes_ratio").as_double() < 0.51);
+  CHECK(o.at("f32_decode_rel_error").as_double() < 1e-6);
+  // The PS memory needs /proc/self/clear_refs; without it the figure is null with the reason.
+  check_number_or_explained_null(o, "ps_peak_memory_vs_bound");
 }
 
 TEST_CASE("pgc bench --no-mpi reports the MPI ratio as null with a reason") {

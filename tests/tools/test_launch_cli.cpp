@@ -116,3 +116,33 @@ TEST_CASE("pgc launch --csv writes a header and one line per iteration") {
   const double rel = std::stod(last.substr(last.rfind(',') + 1));
   CHECK(rel < 1e-9);
 }
+
+TEST_CASE("pgc launch with a float32 wire decodes exactly up to float rounding") {
+  // ell = 2: the decode mixes the rounded coded vectors with Gaussian coefficients.
+  const auto s = launch_summary(
+      "--workers 6 --load 3 --ell 2 --iterations 5 --dim 300 --wire-precision f32",
+      "launch-f32");
+  CHECK(s.at("wire_precision").as_string() == "f32");
+  CHECK(s.at("verified").as_bool());
+  const auto& per = s.at("per_iteration").as_array();
+  REQUIRE(per.size() == 5);
+  for (const auto& v : per) {
+    const auto& it = v.as_object();
+    CAPTURE(it.at("iteration").as_int64());
+    CHECK(it.at("exact").as_bool());  // still an exact-mode decode: only the wire rounds
+    const double rel = it.at("rel_error").as_double();
+    CHECK(rel > 0.0);  // the rounding shows: the payloads really were float32
+    CHECK(rel <= 1e-6);
+  }
+  CHECK(s.at("max_rel_error").as_double() <= 1e-6);
+}
+
+TEST_CASE("pgc launch and pgc ps reject an unknown wire precision with exit code 2") {
+  for (const char* args : {"launch --wire-precision f16", "ps --wire-precision double"}) {
+    CAPTURE(args);
+    const auto r = run_pgc(args);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("--wire-precision") != std::string::npos);
+    CHECK(r.err.find("f64") != std::string::npos);  // says what is allowed
+  }
+}

@@ -34,6 +34,7 @@ struct bench_options {
   std::string json;
   double encode_d = 0;
   double decode_d = 0;
+  double memory_d = 0;
   std::vector<double> gather_dims;
   bool no_mpi = false;
   // Flags given explicitly override the --quick sizes: how to copy each into the config.
@@ -44,6 +45,7 @@ int run(bench_options& o) {
   bench::bench_config config = o.config;
   config.encode_d = whole_count(o.encode_d, "--encode-d");
   config.decode_d = whole_count(o.decode_d, "--decode-d");
+  config.memory_d = whole_count(o.memory_d, "--memory-d");
   config.gather_dims.clear();
   for (const double d : o.gather_dims)
     config.gather_dims.push_back(whole_count(d, "--gather-d"));
@@ -83,6 +85,7 @@ command add_bench_command(CLI::App& app) {
   auto& c = opts->config;
   opts->encode_d = static_cast<double>(c.encode_d);
   opts->decode_d = static_cast<double>(c.decode_d);
+  opts->memory_d = static_cast<double>(c.memory_d);
   for (const long long d : c.gather_dims)
     opts->gather_dims.push_back(static_cast<double>(d));
   auto* sub = app.add_subcommand(
@@ -95,7 +98,8 @@ command add_bench_command(CLI::App& app) {
   };
   const auto* config = &opts->config;
   const auto* raw = opts.get();
-  overridable(sub->add_option("--only", c.sections, "Sections to run: coding,channel,gather")
+  overridable(sub->add_option("--only", c.sections,
+                              "Sections to run: memory,coding,channel,gather")
                   ->delimiter(','),
               [config](auto& q) { q.sections = config->sections; });
   overridable(sub->add_option("--repeats", c.repeats, "Timed repetitions, the best counts")
@@ -147,6 +151,14 @@ command add_bench_command(CLI::App& app) {
                               "Gather: timed iterations (after one warm-up)")
                   ->capture_default_str(),
               [config](auto& q) { q.gather_iterations = config->gather_iterations; });
+  overridable(sub->add_option("--memory-d", opts->memory_d,
+                              "PS peak memory: gradient length d")
+                  ->capture_default_str(),
+              [raw](auto& q) { q.memory_d = whole_count(raw->memory_d, "--memory-d"); });
+  overridable(sub->add_option("--memory-ells", c.memory_ells, "PS peak memory: values of ell")
+                  ->delimiter(',')
+                  ->capture_default_str(),
+              [config](auto& q) { q.memory_ells = config->memory_ells; });
   sub->add_flag("--no-mpi", opts->no_mpi, "Skip the MPI comparison");
   sub->add_option("--mpi-exe", c.mpi_exe, "The MPI comparison program (default: built with pgc)");
   sub->add_option("--mpirun", c.mpirun, "The MPI launcher (default: found at build time)");

@@ -109,6 +109,11 @@ void protocol_options::add_to(CLI::App& app) {
                  "approx (decode approximately), stop (exit with an error)")
       ->check(CLI::IsMember({"wait", "approx", "stop"}))
       ->capture_default_str();
+  app.add_option("--wire-precision", wire_precision,
+                 "How workers send their coded vectors: f64 (exact) | f32 (half the bytes, "
+                 "~1e-7 relative error; the PS decodes in double)")
+      ->check(CLI::IsMember({"f64", "f32"}))
+      ->capture_default_str();
 }
 
 std::vector<std::string> protocol_options::arguments() const {
@@ -127,6 +132,10 @@ std::vector<std::string> protocol_options::arguments() const {
                              "--heartbeat-ms", std::to_string(heartbeat_ms),
                              "--on-shortfall", on_shortfall};
   if (nesterov) a.push_back("--nesterov");
+  if (wire_precision != "f64") {
+    a.push_back("--wire-precision");
+    a.push_back(wire_precision);
+  }
   if (deadline > 0) {
     a.push_back("--deadline");
     a.push_back(exact_text(deadline));
@@ -156,6 +165,14 @@ nodes::scheme_spec protocol_options::spec() const {
     s.chunks = workers;
   }
   return s;
+}
+
+nodes::wire_precision protocol_options::precision() const {
+  if (wire_precision == "f32") return nodes::wire_precision::f32;
+  if (wire_precision != "f64") {
+    throw input_error("--wire-precision must be f64 or f32, not '" + wire_precision + "'");
+  }
+  return nodes::wire_precision::f64;
 }
 
 core::optimizer_config protocol_options::optimizer() const {

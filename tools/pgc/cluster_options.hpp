@@ -13,6 +13,7 @@
 #include "pgc/core/gradient_source.hpp"
 #include "pgc/core/optimizer.hpp"
 #include "pgc/net/endpoint.hpp"
+#include "pgc/nodes/ps_machine.hpp"
 #include "pgc/nodes/scheme_spec.hpp"
 
 namespace CLI {
@@ -59,11 +60,13 @@ struct protocol_options {
   std::string lr_schedule = "constant";  // see core::parse_learning_rate_schedule
   int heartbeat_ms = 200;
   std::string on_shortfall = "wait";  // wait | approx | stop
+  std::string wire_precision = "f64";  // f64 | f32: how workers send their coded vectors
 
   void add_to(CLI::App& app);
   std::vector<std::string> arguments() const;
   // Throws core::input_error for a combination the scheme cannot run.
   nodes::scheme_spec spec() const;
+  nodes::wire_precision precision() const;
   // Throws core::input_error for a bad schedule or momentum.
   core::optimizer_config optimizer() const;
   // What a checkpoint must match to be resumed: everything that changes the numbers.

@@ -24,6 +24,7 @@
 #include "pgc/launch/prefix_writer.hpp"
 #include "pgc/launch/process_group.hpp"
 #include "pgc/net/endpoint.hpp"
+#include "pgc/net/tls.hpp"
 #include "pgc/nodes/delay_model.hpp"
 #include "rank_env.hpp"
 
@@ -46,6 +47,9 @@ struct launch_cli {
   std::string dashboard;
   std::string dashboard_token_file;
   std::string secret_file;
+  // TLS: the PS's certificate and key, the CA its workers verify it with (and the name they
+  // expect, when not the address they connect to).
+  net::tls_options tls;
   std::string checkpoint;
   std::uint64_t checkpoint_every = 10;
   bool resume = false;
@@ -113,6 +117,8 @@ int run_cluster(const launch_cli& o, const protocol_options& protocol, const run
   forward("--dashboard", plan.dashboard);
   forward("--dashboard-token-file", o.dashboard_token_file);
   forward("--secret-file", o.secret_file);
+  forward("--tls-cert", o.tls.cert_file);
+  forward("--tls-key", o.tls.key_file);
   forward("--baseline-summary", plan.baseline_summary);
   if (plan.checkpoints && !o.checkpoint.empty()) {
     forward("--checkpoint", o.checkpoint);
@@ -149,6 +155,14 @@ int run_cluster(const launch_cli& o, const protocol_options& protocol, const run
       if (!o.secret_file.empty()) {
         argv.push_back("--secret-file");
         argv.push_back(o.secret_file);
+      }
+      if (!o.tls.ca_file.empty()) {
+        argv.push_back("--tls-ca");
+        argv.push_back(o.tls.ca_file);
+      }
+      if (!o.tls.server_name.empty()) {
+        argv.push_back("--tls-server-name");
+        argv.push_back(o.tls.server_name);
       }
       const bool fails = w >= n - o.fail;
       const bool slow = is_slow[static_cast<std::size_t>(w)];
@@ -240,6 +254,22 @@ int run(const launch_cli& o) {
   (void)net::parse_endpoint(o.listen);
   if (!o.dashboard.empty()) (void)dashboard_endpoint(o.dashboard);
   if (o.resume && o.checkpoint.empty()) throw core::input_error("--resume needs --checkpoint FILE");
+  if (!o.tls.cert_file.empty() || !o.tls.key_file.empty() || !o.tls.ca_file.empty() ||
+      !o.tls.server_name.empty()) {
+    if (o.tls.cert_file.empty() || o.tls.key_file.empty() || o.tls.ca_file.empty()) {
+      throw core::input_error(
+          "TLS needs --tls-cert and --tls-key (the PS) and --tls-ca (the workers verify the PS "
+          "with it)");
+    }
+    // Bad files fail here, before any process starts.
+    net::tls_options ps = o.tls;
+    ps.ca_file.clear();  // the PS of pgc launch asks no client certificates
+    (void)net::make_server_context(ps);
+    net::tls_options worker = o.tls;
+    worker.cert_file.clear();
+    worker.key_file.clear();
+    (void)net::make_client_context(worker);
+  }
   if (o.remote.dry_run && !o.remote.enabled()) {
     throw core::input_error("--dry-run needs --hostfile");
   }
@@ -320,6 +350,14 @@ command add_launch_command(CLI::App& app) {
                   "The dashboard requires the token in this file");
   sub->add_option("--secret-file", o->secret_file,
                   "PS and workers authenticate each other with the shared secret in this file");
+  sub->add_option("--tls-cert", o->tls.cert_file,
+                  "PS and workers talk TLS: the PS's PEM certificate (needs --tls-key, --tls-ca)");
+  sub->add_option("--tls-key", o->tls.key_file, "The PEM private key of --tls-cert");
+  sub->add_option("--tls-ca", o->tls.ca_file,
+                  "The PEM CA the workers verify the PS certificate with");
+  sub->add_option("--tls-server-name", o->tls.server_name,
+                  "The name the workers expect in the PS certificate (default: the address they "
+                  "connect to)");
   sub->add_option("--checkpoint", o->checkpoint,
                   "The PS checkpoints to this file every --checkpoint-every iterations");
   sub->add_option("--checkpoint-every", o->checkpoint_every, "Iterations between checkpoints")

@@ -32,6 +32,7 @@
 #include "pgc/core/optimizer.hpp"
 #include "pgc/net/auth.hpp"
 #include "pgc/net/endpoint.hpp"
+#include "pgc/net/tls_options.hpp"
 #include "pgc/nodes/parameter_server.hpp"
 
 namespace pgc::tools {
@@ -52,6 +53,7 @@ struct ps_cli {
   std::string dashboard_token_file;
   std::string baseline_summary;
   std::string secret_file;
+  net::tls_options tls;
 };
 
 struct iteration_record {
@@ -69,6 +71,13 @@ struct iteration_record {
 // exactness also needs the error model to say zero (exact decodes give ~1e-30 from rounding).
 bool exact_decode(const nodes::iteration_stats& stats, const iteration_record& r) {
   return stats.exact && r.expected_error < 1e-18;
+}
+
+// The relative error an exact decode may show against the reference: rounding in double, or
+// with a float32 wire each coded entry rounded to 24 bits (2^-24 ~ 6e-8 relative), a little
+// amplified by the decoding coefficients; measured ~1e-7 (README, "Performance").
+double exact_tolerance(nodes::wire_precision precision) {
+  return precision == nodes::wire_precision::f32 ? 1e-5 : 1e-9;
 }
 
 double median(std::vector<double> v) {
@@ -96,6 +105,9 @@ void write_summary(const std::string& path, const ps_cli& o,
     out["max_rel_error"] = nullptr;
   }
   out["verified"] = o.verify ? boost::json::value(verified) : boost::json::value(nullptr);
+  // With f32 the decode carries the wire's rounding: max_rel_error (with --verify) measures it.
+  out["wire_precision"] = o.protocol.wire_precision;
+  out["exact_tolerance"] = exact_tolerance(o.protocol.precision());
   std::vector<double> seconds;
   boost::json::array per;
   for (const auto& r : records) {
@@ -194,6 +206,8 @@ int run(const ps_cli& o) {
   }
 
   core::optimizer opt(o.protocol.optimizer(), source->dimension());
+  const nodes::wire_precision precision = o.protocol.precision();
+  const double tolerance = exact_tolerance(precision);
   const bool exact_mode = o.protocol.mode == "exact";
   if (o.resume && o.checkpoint.empty()) throw core::input_error("--resume needs --checkpoint FILE");
   if (o.checkpoint_every < 1) throw core::input_error("--checkpoint-every must be at least 1");
@@ -256,7 +270,9 @@ int run(const ps_cli& o) {
   po.heartbeat = std::chrono::milliseconds(o.protocol.heartbeat_ms);
   po.initial_model = initial;
   po.first_iteration = first_iteration;
+  po.precision = precision;
   if (!o.secret_file.empty()) po.secret = net::read_secret_file(o.secret_file);
+  po.tls = o.tls;  // checked (files, key against certificate) when the server is built
   po.on_shortfall = o.protocol.on_shortfall == "approx"  ? nodes::shortfall_policy::approximate
                     : o.protocol.on_shortfall == "stop" ? nodes::shortfall_policy::stop
                                                         : nodes::shortfall_policy::wait;
@@ -299,7 +315,7 @@ int run(const ps_cli& o) {
     if (!std::isnan(r.rel_error)) {
       max_rel = std::max(max_rel, r.rel_error);
       // An exact decode in exact mode must match the single-process reference.
-      if (exact_mode && exact_decode(stats, r) && !(r.rel_error <= 1e-9)) verified = false;
+      if (exact_mode && exact_decode(stats, r) && !(r.rel_error <= tolerance)) verified = false;
     }
     const int min_copies =
         stats.copies.empty() ? 0 : *std::min_element(stats.copies.begin(), stats.copies.end());
@@ -367,11 +383,18 @@ int run(const ps_cli& o) {
   const std::uint16_t port = ps.start();
   std::printf(
       "pgc ps: listening on %s (scheme %s, mode %s, N = %d, load %d, ell = %d, d = %d, %ld "
-      "training samples%s)\n",
+      "training samples%s%s)\n",
       net::endpoint{listen.host, port}.to_string().c_str(), o.protocol.scheme.c_str(),
       o.protocol.mode.c_str(), o.protocol.workers, o.protocol.load, o.protocol.ell,
       source->dimension(), source->samples(),
-      wl.test ? (", " + std::to_string(wl.test->samples()) + " test samples").c_str() : "");
+      wl.test ? (", " + std::to_string(wl.test->samples()) + " test samples").c_str() : "",
+      precision == nodes::wire_precision::f32 ? ", float32 wire" : "");
+  if (!o.tls.cert_file.empty()) {
+    std::printf("pgc ps: workers connect over TLS only%s\n",
+                o.tls.ca_file.empty() ? ""
+                                      : ", with a client certificate signed by --tls-ca "
+                                        "(mutual TLS)");
+  }
   if (ps.dashboard_port() != 0) {
     std::printf("pgc ps: dashboard on http://%s/\n",
                 net::endpoint{dashboard_endpoint(o.dashboard).host, ps.dashboard_port()}
@@ -418,7 +441,7 @@ command add_ps_command(CLI::App& app) {
       "Workers needed to start an iteration after the first, which waits for all (0: all)");
   sub->add_flag("--verify", o->verify,
                 "Check every decoded gradient against a single-process reference (exit 1 if an "
-                "exact one is off by more than 1e-9 relative)");
+                "exact one is off by more than 1e-9 relative, 1e-5 with --wire-precision f32)");
   sub->add_option("--summary", o->summary, "Write a JSON summary to this file");
   sub->add_option("--csv", o->csv,
                   "Write one CSV line per iteration to this file (appended to with --resume)");
@@ -437,6 +460,12 @@ command add_ps_command(CLI::App& app) {
   sub->add_option("--secret-file", o->secret_file,
                   "Workers must prove they hold the shared secret in this file (HMAC-SHA256 "
                   "challenge-response); others are refused");
+  sub->add_option("--tls-cert", o->tls.cert_file,
+                  "Accept workers over TLS only, with this PEM certificate (chain); needs "
+                  "--tls-key");
+  sub->add_option("--tls-key", o->tls.key_file, "The PEM private key of --tls-cert");
+  sub->add_option("--tls-ca", o->tls.ca_file,
+                  "Mutual TLS: every worker must present a certificate signed by this PEM CA");
   sub->add_option("--baseline-summary", o->baseline_summary,
                   "Show this --summary file's iteration times on the dashboard beside ours");
   return [o] { return run(*o); };

@@ -47,6 +47,11 @@ struct rank_cli {
   std::string csv;
   std::string dashboard;
   std::string secret_file;
+  // TLS: rank 0's PS gets the certificate and key, the workers the CA (and expected name).
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
+  std::string tls_server_name;
   int threads = 1;
 };
 
@@ -143,6 +148,8 @@ int run_ps(const rank_cli& o, const rank_env& env, const net::endpoint& listen) 
   forward("--csv", o.csv);
   forward("--dashboard", o.dashboard);
   forward("--secret-file", o.secret_file);
+  forward("--tls-cert", o.tls_cert);
+  forward("--tls-key", o.tls_key);
 
   // A file from an earlier job must not send the workers of this one astray.
   if (!o.rendezvous.empty()) {
@@ -216,6 +223,14 @@ int run_worker(const rank_cli& o, const rank_env& env) {
     args.push_back("--secret-file");
     args.push_back(o.secret_file);
   }
+  if (!o.tls_ca.empty()) {
+    args.push_back("--tls-ca");
+    args.push_back(o.tls_ca);
+  }
+  if (!o.tls_server_name.empty()) {
+    args.push_back("--tls-server-name");
+    args.push_back(o.tls_server_name);
+  }
   std::printf("pgc rank: %s: worker %s connects to %s\n", describe(env).c_str(), name.c_str(),
               address.c_str());
   std::fflush(stdout);
@@ -251,6 +266,13 @@ int run(rank_cli o, bool workers_given) {
   }
   if (!(o.rendezvous_timeout > 0)) throw core::input_error("--rendezvous-timeout must be positive");
   if (o.threads < 1) throw core::input_error("--threads must be at least 1");
+  const bool tls = !o.tls_cert.empty() || !o.tls_key.empty() || !o.tls_ca.empty() ||
+                   !o.tls_server_name.empty();
+  if (tls && (o.tls_cert.empty() || o.tls_key.empty() || o.tls_ca.empty())) {
+    throw core::input_error(
+        "TLS needs --tls-cert and --tls-key (rank 0's PS) and --tls-ca (the workers verify the "
+        "PS with it)");
+  }
   if (env->rank > 0) return run_worker(o, *env);
 
   net::endpoint listen{"0.0.0.0", 0};
@@ -295,6 +317,14 @@ command add_rank_command(CLI::App& app) {
   sub->add_option("--secret-file", o->secret_file,
                   "PS and workers authenticate each other with the shared secret in FILE (the "
                   "same path on every host)");
+  sub->add_option("--tls-cert", o->tls_cert,
+                  "PS and workers talk TLS: rank 0's PEM certificate (needs --tls-key, --tls-ca; "
+                  "the same paths on every host)");
+  sub->add_option("--tls-key", o->tls_key, "The PEM private key of --tls-cert");
+  sub->add_option("--tls-ca", o->tls_ca, "The PEM CA the workers verify the PS certificate with");
+  sub->add_option("--tls-server-name", o->tls_server_name,
+                  "The name the workers expect in the PS certificate (default: the host of --ps "
+                  "or of the rendezvous file)");
   sub->add_option("--threads", o->threads, "Compute threads per worker")->capture_default_str();
   return [o, sub] { return run(*o, sub->count("--workers") > 0); };
 }

@@ -16,6 +16,7 @@
 #include "pgc/core/error.hpp"
 #include "pgc/net/auth.hpp"
 #include "pgc/net/endpoint.hpp"
+#include "pgc/net/tls_options.hpp"
 #include "pgc/nodes/delay_model.hpp"
 #include "pgc/nodes/worker.hpp"
 
@@ -35,6 +36,7 @@ struct worker_cli {
   int heartbeat_ms = 200;
   int threads = 1;
   std::string secret_file;
+  net::tls_options tls;
   int id = -1;
 };
 
@@ -76,6 +78,10 @@ int run(const worker_cli& o) {
   wo.compute_threads = o.threads;
   wo.preferred_id = o.id;
   if (!o.secret_file.empty()) wo.secret = net::read_secret_file(o.secret_file);
+  if (!o.tls.server_name.empty() && o.tls.ca_file.empty()) {
+    throw core::input_error("--tls-server-name needs --tls-ca");
+  }
+  wo.tls = o.tls;  // checked (files, key against certificate) when the worker is built
   if (!o.fail_at.empty()) wo.fail_at = parse_fail_at(o.fail_at);
   wo.reconnect_after_failure = !o.no_reconnect;
   const auto source = make_workload(o.workload, o.chunks, false).source;
@@ -124,6 +130,15 @@ command add_worker_command(CLI::App& app) {
                   "free, otherwise the first free one");
   sub->add_option("--secret-file", o->secret_file,
                   "Authenticate to the PS (and it to us) with the shared secret in this file");
+  sub->add_option("--tls-ca", o->tls.ca_file,
+                  "Connect over TLS only and accept a PS whose certificate this PEM CA signed "
+                  "(and that names the --connect host)");
+  sub->add_option("--tls-server-name", o->tls.server_name,
+                  "The name the PS certificate must carry, instead of the --connect host");
+  sub->add_option("--tls-cert", o->tls.cert_file,
+                  "A PEM client certificate for a PS that requires one (mutual TLS); needs "
+                  "--tls-key");
+  sub->add_option("--tls-key", o->tls.key_file, "The PEM private key of --tls-cert");
   sub->add_option("--threads", o->threads, "Compute threads")->capture_default_str();
   return [o] { return run(*o); };
 }

@@ -18,6 +18,7 @@
 #include "pgc/net/asio.hpp"
 #include "pgc/net/auth.hpp"
 #include "pgc/net/channel.hpp"
+#include "pgc/net/tls.hpp"
 #include "pgc/nodes/parameter_server.hpp"
 #include "pgc/nodes/ps_machine.hpp"
 #include "pgc/nodes/ps_monitor.hpp"
@@ -48,12 +49,20 @@ struct parameter_server::impl : std::enable_shared_from_this<parameter_server::i
   // ---- ps_session.cpp ----
   void start_accepting();
   static net::awaitable<void> accept_loop(std::shared_ptr<impl> self);
+  // With TLS: the server handshake of one accepted connection, in its own coroutine so that a
+  // slow or hostile client cannot hold the accept loop; then open_session().
+  static net::awaitable<void> tls_handshake(std::shared_ptr<impl> self, net::tcp::socket socket);
+  // Registers a new connection as pending (Challenge first with a secret) and starts its reader.
+  void open_session(std::shared_ptr<net::channel> channel);
+  net::channel_options session_options() const;
   static net::awaitable<void> session_loop(std::shared_ptr<impl> self,
                                            std::shared_ptr<ps_session> session);
   static net::awaitable<void> heartbeat_loop(std::shared_ptr<impl> self);
   // Validates a Hello and registers the session; false when it was rejected.
   bool admit(const std::shared_ptr<ps_session>& session, net::wire::Hello::Reader hello);
-  void on_message(const std::shared_ptr<ps_session>& session, net::wire::Envelope::Reader e);
+  // `frame` holds `e`: a coded vector is decoded from it in place, so it is kept, not copied.
+  void on_message(const std::shared_ptr<ps_session>& session, net::wire::Envelope::Reader e,
+                  std::shared_ptr<const net::frame> frame);
   void on_session_end(const std::shared_ptr<ps_session>& session);
 
   // ---- ps_dashboard.cpp ----
@@ -74,11 +83,16 @@ struct parameter_server::impl : std::enable_shared_from_this<parameter_server::i
 
   net::asio::any_io_executor ex_;
   ps_options opt_;
+  // Null for plain TCP. Built here from opt_ (declared after it): a bad certificate or key is a
+  // core::input_error from the constructor.
+  std::shared_ptr<net::tls_context> tls_ = net::make_server_context(opt_.tls);
   net::asio::thread_pool::executor_type pool_;
   std::shared_ptr<const coding::scheme> code_;
   ps_machine machine_;
   detail::welcome_fields welcome_;
   Eigen::VectorXd model_;
+  // The decoded gradient, reused every iteration; touched only by the (sequential) decode jobs.
+  Eigen::VectorXd gradient_;
   net::tcp::acceptor acceptor_;
   net::asio::steady_timer deadline_;
   net::asio::steady_timer heartbeat_timer_;

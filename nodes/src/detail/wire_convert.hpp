@@ -4,7 +4,9 @@
 // readers of the incoming ones that carry more than a few integers. Private to nodes/.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +20,7 @@
 #include "pgc/core/error.hpp"
 #include "pgc/net/auth.hpp"
 #include "pgc/net/schema/pgc.capnp.h"
+#include "pgc/net/segment_pool.hpp"
 #include "pgc/nodes/ps_machine.hpp"
 #include "pgc/nodes/scheme_spec.hpp"
 
@@ -29,6 +32,8 @@ net::wire::Scheme to_wire(coding::scheme_kind kind) noexcept;
 coding::scheme_kind from_wire(net::wire::Scheme scheme) noexcept;
 net::wire::Mode to_wire(signal_mode mode) noexcept;
 signal_mode from_wire(net::wire::Mode mode) noexcept;
+net::wire::Precision to_wire(wire_precision precision) noexcept;
+wire_precision from_wire(net::wire::Precision precision) noexcept;
 
 // What the PS puts in every Welcome besides the worker id.
 struct welcome_fields {
@@ -38,6 +43,7 @@ struct welcome_fields {
   int dimension = 0;
   std::uint32_t heartbeat_ms = 0;
   std::uint32_t deadline_ms = 0;
+  wire_precision precision = wire_precision::f64;
 };
 
 // The authentication fields of a Hello (net/auth.hpp), when the worker has a secret.
@@ -53,7 +59,15 @@ message_ptr make_start_iteration(std::uint64_t iteration, const Eigen::VectorXd&
 message_ptr make_progress(std::uint64_t iteration, int chunks_done);
 message_ptr make_encode_and_transmit(std::uint64_t iteration, std::uint32_t epoch,
                                      const coding::state_vector& state);
-message_ptr make_encoded(std::uint64_t iteration, std::uint32_t epoch, const Eigen::VectorXd& y);
+message_ptr make_encoded(std::uint64_t iteration, std::uint32_t epoch, const Eigen::VectorXd& y,
+                         wire_precision precision = wire_precision::f64);
+// Writes coordinates [offset, offset + out.size()) of a coded vector into out.
+using coded_filler = std::function<void(int offset, std::span<double> out)>;
+// An Encoded message of `block` entries built in place: with f64 `fill` writes straight into the
+// message's list; with f32 it fills a small double tile at a time, rounded into the list. The
+// first segment comes from `pool` (reused across iterations). Call on any thread.
+message_ptr build_encoded(net::segment_pool& pool, std::uint64_t iteration, std::uint32_t epoch,
+                          wire_precision precision, int block, const coded_filler& fill);
 message_ptr make_heartbeat();
 message_ptr make_shutdown(std::string_view reason);
 message_ptr make_error(core::errc code, std::string_view text);
@@ -64,11 +78,23 @@ struct welcome_info {
   int dimension = 0;
   scheme_spec spec;
   std::uint32_t heartbeat_ms = 0;
+  wire_precision precision = wire_precision::f64;
 };
 // Throws core::input_error when the scheme cannot be built from the fields.
 welcome_info read_welcome(net::wire::Welcome::Reader w);
 
 std::vector<double> read_doubles(capnp::List<double>::Reader list);
+// The coded vector of an Encoded message in double: payload32 widened when it is set (a float32
+// worker), else payload.
+std::vector<double> read_payload(net::wire::Encoded::Reader encoded);
+// A view of the Encoded payload inside the frame `owner` keeps alive (the PS holds the frame
+// instead of a copy), floats read as they are; a copy in double when the list is not stored
+// plainly (another element encoding) or there is no owner.
+ps_machine::coded_view payload_view(net::wire::Encoded::Reader encoded,
+                                    std::shared_ptr<const void> owner);
+// Float32 wire rounding: out[k] = nearest float to in[k] (sizes equal), and back.
+void round_to_float(std::span<const double> in, std::span<float> out) noexcept;
+void widen(std::span<const float> in, std::span<double> out) noexcept;
 coding::state_vector read_state(capnp::List<std::uint32_t>::Reader list);
 
 }  // namespace pgc::nodes::detail

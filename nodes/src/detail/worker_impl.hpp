@@ -19,6 +19,8 @@
 #include "pgc/net/asio.hpp"
 #include "pgc/net/auth.hpp"
 #include "pgc/net/channel.hpp"
+#include "pgc/net/tls.hpp"
+#include "pgc/net/segment_pool.hpp"
 #include "pgc/nodes/worker.hpp"
 #include "pgc/nodes/worker_machine.hpp"
 #include "spawn_logger.hpp"
@@ -38,8 +40,11 @@ struct worker::impl : std::enable_shared_from_this<worker::impl> {
 
   // ---- worker_connect.cpp ----
   static net::awaitable<void> connect_loop(std::shared_ptr<impl> self);
-  static net::awaitable<net::tcp::socket> connect_once(std::shared_ptr<impl> self);
-  static net::awaitable<void> run_connection(std::shared_ptr<impl> self, net::tcp::socket socket);
+  // Resolves, connects and (with TLS) does the client handshake; the connection's channel.
+  // Throws core::input_error for a TLS failure that retrying cannot fix.
+  static net::awaitable<std::shared_ptr<net::channel>> connect_once(std::shared_ptr<impl> self);
+  static net::awaitable<void> run_connection(std::shared_ptr<impl> self,
+                                             std::shared_ptr<net::channel> ch);
   static net::awaitable<void> heartbeat_loop(std::shared_ptr<impl> self,
                                              std::shared_ptr<net::channel> channel);
   // The worker's side of the handshake with a secret: await the Challenge, send the
@@ -64,12 +69,18 @@ struct worker::impl : std::enable_shared_from_this<worker::impl> {
 
   net::asio::any_io_executor ex_;
   worker_options opt_;
+  // Null for plain TCP. Built here from opt_ (declared after it): a bad CA, certificate or key
+  // is a core::input_error from the constructor.
+  std::shared_ptr<net::tls_context> tls_ = net::make_client_context(opt_.tls);
   std::shared_ptr<const core::gradient_source> source_;
   net::asio::thread_pool::executor_type pool_;
   worker_machine machine_;
   std::shared_ptr<const coding::scheme> code_;
   int worker_id_ = -1;
   int dimension_ = 0;
+  wire_precision precision_ = wire_precision::f64;  // from Welcome
+  // First segments of the Encoded messages, reused every iteration (built on the pool).
+  std::shared_ptr<net::segment_pool> segments_ = net::segment_pool::create(2);
   std::shared_ptr<net::channel> channel_;
   std::uint64_t generation_ = 0;  // connections so far: results of an older one are not sent
   std::map<std::uint64_t, std::shared_ptr<const Eigen::VectorXd>> models_;

@@ -26,8 +26,8 @@ bool bench_config::runs(const std::string& section) const {
 void bench_config::validate() const {
   if (sections.empty()) throw input_error("--only needs at least one section");
   for (const auto& s : sections) {
-    if (s != "coding" && s != "channel" && s != "gather") {
-      throw input_error("unknown section '" + s + "' (coding, channel, gather)");
+    if (s != "memory" && s != "coding" && s != "channel" && s != "gather") {
+      throw input_error("unknown section '" + s + "' (memory, coding, channel, gather)");
     }
   }
   check_positive(repeats, "--repeats", 1000);
@@ -55,6 +55,13 @@ void bench_config::validate() const {
   for (long long d : gather_dims)
     check_positive(d, "--gather-d entry", 16'000'000);
   check_positive(gather_iterations, "--gather-iterations", 1000);
+  check_positive(memory_d, "--memory-d", 16'000'000);
+  check_positive(memory_workers, "--memory-workers", 64);
+  check_positive(memory_load, "--memory-load", memory_workers);
+  if (memory_ells.empty()) throw input_error("--memory-ells must not be empty");
+  for (int e : memory_ells)
+    check_positive(e, "--memory-ells entry", memory_load);
+  check_positive(memory_iterations, "--memory-iterations", 1000);
 }
 
 bench_config bench_config::quick(const bench_config& base) {
@@ -69,6 +76,9 @@ bench_config bench_config::quick(const bench_config& base) {
   q.gather_workers = {8};
   q.gather_dims = {100'000};
   q.gather_iterations = 3;
+  q.memory_d = 100'000;
+  q.memory_ells = {1};
+  q.memory_iterations = 2;
   return q;
 }
 

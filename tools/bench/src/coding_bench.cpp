@@ -90,9 +90,15 @@ void decode_vs_axpy(const bench_config& config, report& out) {
   const auto from = code.senders(s);
   const coding::block_layout layout{d, ell};
   const Eigen::MatrixXd coded = Eigen::MatrixXd::Random(layout.block(), n);
-  const auto decode = [&] { sink = sink + coding::decode(code, s, from, coded, d)(0); };
+  // Both write into an output allocated once, as the PS does (it decodes into a reused buffer).
+  Eigen::VectorXd decoded(d);
+  const auto decode = [&] {
+    coding::decode_into(code, s, from, coded, decoded);
+    sink = sink + decoded(0);
+  };
+  std::vector<double> g(static_cast<std::size_t>(d));
   const auto axpy = [&] {
-    std::vector<double> g(static_cast<std::size_t>(d));
+    std::fill(g.begin(), g.end(), 0.0);
     for (int t = 0; t < n; ++t) {
       const double* y = coded.col(t).data();
       for (int k = 0; k < ell; ++k) {
@@ -109,8 +115,43 @@ void decode_vs_axpy(const bench_config& config, report& out) {
   const std::string shape = "d = " + d_text(config.decode_d) + ", " + std::to_string(n) +
                             " coded vectors, ell = " + std::to_string(ell);
   out.add("decode_vs_axpy", t_axpy / t_decode, "ratio",
-          "PS decode vs plain axpy over the same data (higher is better), " + shape);
+          "PS decode into a preallocated gradient vs plain axpy loops into one (higher is "
+          "better), " +
+              shape);
   out.add("decode_ms", t_decode * 1e3, "ms", "PS decode, " + shape);
+}
+
+// The float32 wire: every worker's coded vector rounded to float, decoded in double, against
+// the sum of the chunk gradients (what --verify compares with). Random Gaussian gradients; the
+// proposed scheme with ell = 4 mixes them with the coefficients of pinv(R[:, S_j]).
+void f32_decode_error(const bench_config& config, report& out) {
+  const int ell = 4;
+  const int n = std::max(config.decode_workers, ell);
+  const int d = static_cast<int>(std::min<long long>(config.decode_d, 200'000));
+  const coding::proposed code(coding::cyclic(n, ell), ell, 1);
+  const auto s = full_state(code.tasks());
+  const auto from = code.senders(s);
+  const Eigen::MatrixXd chunk_gradients = Eigen::MatrixXd::Random(d, code.chunks());
+  const coding::block_layout layout{d, ell};
+  Eigen::MatrixXd coded(layout.block(), static_cast<Eigen::Index>(from.size()));
+  for (std::size_t t = 0; t < from.size(); ++t) {
+    const auto list = code.tasks().list(from[t]);
+    Eigen::MatrixXd mine(d, static_cast<Eigen::Index>(list.size()));
+    for (std::size_t p = 0; p < list.size(); ++p)
+      mine.col(static_cast<Eigen::Index>(p)) = chunk_gradients.col(list[p]);
+    // Rounded to float and back, as the wire does.
+    coded.col(static_cast<Eigen::Index>(t)) =
+        coding::encode(code, from[t], s, mine).cast<float>().cast<double>();
+  }
+  const Eigen::VectorXd reference = chunk_gradients.rowwise().sum();
+  const Eigen::VectorXd got = coding::decode(code, s, from, coded, d);
+  const std::string shape = "d = " + std::to_string(d) + ", " + std::to_string(n) +
+                            " workers, cyclic load " + std::to_string(ell) + ", ell = " +
+                            std::to_string(ell);
+  out.add("f32_decode_rel_error", (got - reference).norm() / reference.norm(), "ratio",
+          "float32 wire: |decode - exact gradient| / |exact gradient| (2^-24 = 6e-8 is one "
+          "rounding), " +
+              shape);
 }
 
 void tracker_updates(const bench_config& config, report& out) {
@@ -138,6 +179,7 @@ void run_coding_bench(const bench_config& config, report& out) {
   encode_vs_axpy(config, out, 1);
   encode_vs_axpy(config, out, 4);
   decode_vs_axpy(config, out);
+  f32_decode_error(config, out);
   tracker_updates(config, out);
 }
 

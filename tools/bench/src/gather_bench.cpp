@@ -1,10 +1,13 @@
 #include "pgc/bench/gather_bench.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -14,11 +17,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <capnp/any.h>
 #include <capnp/message.h>
 
 #include "detail/io_thread.hpp"
 #include "pgc/bench/mpi_gather.hpp"
 #include "pgc/net/channel.hpp"
+#include "pgc/net/segment_pool.hpp"
 
 namespace pgc::bench {
 namespace {
@@ -30,18 +35,31 @@ using channel_ptr = std::shared_ptr<net::channel>;
 using clock_type = std::chrono::steady_clock;
 
 // A worker: answers every EncodeAndTransmit with an Encoded message built from its vector, the
-// way a real worker copies its coded vector into the message. Ends when its channel closes.
-awaitable<void> worker_loop(channel_ptr ch, std::shared_ptr<const std::vector<double>> y) {
+// way a real worker writes its coded vector into the message: into a reused first segment, the
+// list body written in place. Ends when its channel closes.
+// With f32 the vector is rounded into payload32, as a --wire-precision f32 worker sends it.
+awaitable<void> worker_loop(channel_ptr ch, std::shared_ptr<const std::vector<double>> y,
+                            bool f32) {
+  static_assert(std::endian::native == std::endian::little);
+  const auto segments = net::segment_pool::create(2);
   for (;;) {
     const net::frame f = co_await ch->read();
     const auto e = f.envelope();
     if (!e.isEncodeAndTransmit()) continue;
-    auto message = std::make_unique<capnp::MallocMessageBuilder>();
+    auto message = segments->builder(
+        net::list_message_words(y->size(), f32 ? sizeof(float) : sizeof(double)));
     auto encoded = message->initRoot<net::wire::Envelope>().initEncoded();
     encoded.setIteration(e.getEncodeAndTransmit().getIteration());
-    auto payload = encoded.initPayload(static_cast<unsigned>(y->size()));
-    for (unsigned k = 0; k < payload.size(); ++k)
-      payload.set(k, (*y)[k]);
+    const auto n = static_cast<unsigned>(y->size());
+    if (f32) {
+      const auto body = capnp::AnyList::Reader(encoded.initPayload32(n).asReader()).getRawBytes();
+      auto* out = reinterpret_cast<float*>(const_cast<kj::byte*>(body.begin()));
+      for (unsigned k = 0; k < n; ++k)
+        out[k] = static_cast<float>((*y)[k]);
+    } else {
+      const auto body = capnp::AnyList::Reader(encoded.initPayload(n).asReader()).getRawBytes();
+      std::memcpy(const_cast<kj::byte*>(body.begin()), y->data(), y->size() * sizeof(double));
+    }
     ch->send(std::move(message));
   }
 }
@@ -76,7 +94,8 @@ awaitable<double> gather_once(const std::vector<channel_ptr>& channels, std::uin
           net::frame f = co_await ch->read();
           const auto e = f.envelope();
           if (!e.isEncoded() || e.getEncoded().getIteration() != iteration ||
-              e.getEncoded().getPayload().size() != d) {
+              std::max(e.getEncoded().getPayload().size(),
+                       e.getEncoded().getPayload32().size()) != d) {
             throw std::runtime_error("gather bench: unexpected reply");
           }
           frames.push_back(std::move(f));
@@ -106,7 +125,7 @@ std::string dim_text(long long d) {
 
 }  // namespace
 
-std::vector<double> tcp_gather_seconds(int n, long long d, int iterations) {
+std::vector<double> tcp_gather_seconds(int n, long long d, int iterations, bool f32) {
   io_thread ps;
   io_thread workers;
   std::vector<channel_ptr> ps_side;
@@ -121,7 +140,7 @@ std::vector<double> tcp_gather_seconds(int n, long long d, int iterations) {
     (*y)[k] = 1.0 + static_cast<double>(k);
   for (const auto& ch : worker_side) {
     // A worker ends when the bench closes its channel: that, and only that, is expected.
-    asio::co_spawn(workers.context(), worker_loop(ch, y), [ch](std::exception_ptr e) {
+    asio::co_spawn(workers.context(), worker_loop(ch, y, f32), [ch](std::exception_ptr e) {
       if (e && ch->is_open()) ch->close();
     });
   }
@@ -163,6 +182,13 @@ void run_gather_bench(const bench_config& config, report& out) {
                                 " doubles (" + std::to_string(d * 8 * n >> 20) + " MiB)";
       const double ours = min_of(tcp_gather_seconds(n, d, config.gather_iterations));
       out.add("gather_s" + tag, ours, "s", "gather over TCP with the framed channel, " + shape);
+      // The float32 wire for the first N: the same vectors in half the bytes.
+      std::optional<double> ours_f32;
+      if (n == head_n) {
+        ours_f32 = min_of(tcp_gather_seconds(n, d, config.gather_iterations, true));
+        out.add("gather_f32_s" + tag, *ours_f32, "s",
+                "the same gather with float32 payloads (--wire-precision f32), " + shape);
+      }
       const bool head = n == head_n && d == head_d;
       std::string why = why_no_mpi;
       std::optional<mpi_timings> mpi;
@@ -176,9 +202,23 @@ void run_gather_bench(const bench_config& config, report& out) {
         out.add("mpi_reduce_s" + tag, reduce, "s", "MPI_Reduce (sum), " + shape);
         out.add("gather_vs_mpi_gather" + tag, ours / gather, "ratio", gather_what);
         out.add("gather_vs_mpi_reduce" + tag, ours / reduce, "ratio", reduce_what);
+        if (ours_f32) {
+          out.add("gather_f32_vs_mpi_gather" + tag, *ours_f32 / gather, "ratio",
+                  "our float32 gather / MPI_Gather of the doubles (lower is better), " + shape);
+        }
         if (head) {
           out.add("gather_vs_mpi_gather", ours / gather, "ratio", gather_what);
           out.add("gather_vs_mpi_reduce", ours / reduce, "ratio", reduce_what);
+        }
+        // MPI held to TCP, the transport pgc uses (and MPI's between hosts): the shared-memory
+        // figure above compares loopback TCP's two copies with a single copy.
+        std::string why_tcp;
+        if (const auto tcp = run_mpi_gather(tools, n, d, config.gather_iterations, why_tcp,
+                                            mpi_transport::tcp)) {
+          const double tcp_gather = min_of(tcp->gather_s);
+          out.add("mpi_gather_tcp_s" + tag, tcp_gather, "s", "MPI_Gather over TCP, " + shape);
+          out.add("gather_vs_mpi_gather_tcp" + tag, ours / tcp_gather, "ratio",
+                  "our gather / MPI_Gather over TCP (--mca btl self,tcp), " + shape);
         }
       } else if (head) {
         out.add_missing("gather_vs_mpi_gather", "ratio", gather_what, why);

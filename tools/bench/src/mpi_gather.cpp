@@ -119,7 +119,8 @@ mpi_tools mpi_tools::find(const std::string& exe, const std::string& mpirun, std
 }
 
 std::optional<mpi_timings> run_mpi_gather(const mpi_tools& tools, int n, long long d,
-                                          int iterations, std::string& why) {
+                                          int iterations, std::string& why,
+                                          mpi_transport transport) {
   std::string launcher = quote(tools.mpirun);
   // Open MPI refuses root without --allow-run-as-root, and more ranks than cores without
   // --oversubscribe; other MPIs do not know these flags.
@@ -129,6 +130,10 @@ std::optional<mpi_timings> run_mpi_gather(const mpi_tools& tools, int n, long lo
       version.find("OpenRTE") != std::string::npos) {
     if (::geteuid() == 0) launcher += " --allow-run-as-root";
     launcher += " --oversubscribe";
+    if (transport == mpi_transport::tcp) launcher += " --mca pml ob1 --mca btl self,tcp";
+  } else if (transport == mpi_transport::tcp) {
+    why = "forcing TCP is only known for Open MPI";
+    return std::nullopt;
   }
   const std::string command = "timeout " + std::to_string(mpirun_timeout_seconds) + " " + launcher +
                               " -np " + std::to_string(n + 1) + " " + quote(tools.exe) + " --d " +

@@ -73,9 +73,34 @@ class scheme {
 Eigen::VectorXd encode(const scheme& code, int worker, const state_vector& s,
                        const Eigen::Ref<const Eigen::MatrixXd>& chunk_gradients);
 
+// Worker side without temporaries: coordinates [offset, offset + y.size()) of the coded vector
+// into y (overwritten), from the coefficients c = code.encoding(worker, s) and the chunk
+// gradients as c.rows() pointers to d doubles each, in list order. The worker writes straight
+// into its outgoing message this way (in tiles when it rounds to float32).
+void encode_into(const Eigen::Ref<const Eigen::MatrixXd>& c,
+                 std::span<const double* const> chunk_gradients, int d, int offset,
+                 std::span<double> y);
+
 // PS side: the d-vector from coded vectors (one per column, in the order of `from`).
 Eigen::VectorXd decode(const scheme& code, const state_vector& s, std::span<const int> from,
                        const Eigen::Ref<const Eigen::MatrixXd>& coded, int d);
+
+// The same into a preallocated d-vector g (overwritten, d = g.size()): each block accumulated in
+// place, no temporary of the gradient's size and no allocation but the small decoding matrix.
+void decode_into(const scheme& code, const state_vector& s, std::span<const int> from,
+                 const Eigen::Ref<const Eigen::MatrixXd>& coded, Eigen::Ref<Eigen::VectorXd> g);
+
+// One coded vector of a decode wherever it lies (the PS reads them in the messages they arrived
+// in): block_layout{d, ell}.block() entries in double, or in float from a float32 wire. Exactly
+// one pointer is set.
+struct coded_column {
+  const double* f64 = nullptr;
+  const float* f32 = nullptr;
+};
+
+// decode_into from such columns, one per entry of `from`; floats are widened as they are read.
+void decode_into(const scheme& code, const state_vector& s, std::span<const int> from,
+                 std::span<const coded_column> coded, Eigen::Ref<Eigen::VectorXd> g);
 
 // Expected normalized squared error E|g - decode|^2 / E|g|^2 when every chunk gradient has
 // i.i.d. unit-variance entries: known from s and `from` alone, no gradients needed. 0 when the

@@ -14,16 +14,36 @@
 #include "pgc/net/frame_header.hpp"
 #include "pgc/net/outgoing_frame.hpp"
 
+// Declared, not included: boost/asio/ssl.hpp (OpenSSL and the SSL engine) is heavy, and this
+// header is everywhere. Only the TLS translation units of net/ see the complete type.
+namespace boost::asio::ssl {
+template <typename Stream>
+class stream;
+}  // namespace boost::asio::ssl
+
 namespace pgc::net {
+
+// A TLS stream over TCP (net/tls.hpp makes and handshakes them). Held through tls_stream_ptr,
+// whose deleter is out of line, so code that only passes one on needs no SSL headers.
+using tls_stream = asio::ssl::stream<tcp::socket>;
+struct tls_stream_deleter {
+  void operator()(tls_stream* stream) const noexcept;
+};
+using tls_stream_ptr = std::unique_ptr<tls_stream, tls_stream_deleter>;
 
 struct channel_options {
   frame_limits limits;
-  // Bounds one read() from its call to the last byte of the frame. Peers send heartbeats, so
-  // a few heartbeat intervals is the natural value; a timeout closes the channel.
+  // A read() fails when no byte arrives for this long, or when its frame is not complete this
+  // long after the read began plus the time its body takes at min_bytes_per_second. Peers send
+  // heartbeats, so a few heartbeat intervals is the natural value; a timeout closes the channel.
   std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};
-  // Bounds the write of one frame (or of a batch of small ones, at most 1 MiB); a peer that
-  // stops reading is cut off. Allow for the largest frame at the slowest expected link.
+  // Bounds the write of one frame (or of a batch of small ones, at most 1 MiB), plus the time
+  // its bytes take at min_bytes_per_second; a peer that stops reading is cut off.
   std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
+  // The slowest link a big frame may cross without its peer being cut off: the timeouts above
+  // grow by size / rate, so a 2 MiB Encoded over a 1 Mbit/s uplink is not mistaken for a dead
+  // peer, while a peer trickling bytes slower than this still is. 0: fixed timeouts.
+  std::size_t min_bytes_per_second = std::size_t{64} << 10;
   // Frames accepted by send() but not yet written. Past it the peer is too slow for us: the
   // channel closes rather than buffering without bound.
   std::size_t max_queued_bytes = std::size_t{512} << 20;
@@ -32,9 +52,10 @@ struct channel_options {
   std::chrono::milliseconds linger{std::chrono::seconds(2)};
 };
 
-// A framed Cap'n Proto message channel over a connected TCP socket (STYLE.md item 6): one
-// reader (the owner's coroutine calling read()) and one writer (an internal coroutine draining
-// a queue with zero-copy gather writes). Every wait is bounded by a timeout.
+// A framed Cap'n Proto message channel over a connected TCP socket or a TLS stream that has
+// completed its handshake (STYLE.md item 6): one reader (the owner's coroutine calling read())
+// and one writer (an internal coroutine draining a queue with zero-copy gather writes). Every
+// wait is bounded by a timeout.
 //
 // All member functions must be called on the socket's executor (the io thread); the channel
 // is not otherwise synchronized. The writer keeps the channel alive until stop() has drained
@@ -43,14 +64,23 @@ struct channel_options {
 // between frames, is_end_of_stream()), operation aborted (closed or stopped locally, is_aborted()),
 // core::errc::timeout, core::errc::frame_too_large, core::errc::bad_message (malformed or
 // truncated frame) or a socket error; error() tells why the channel closed.
+//
+// Over TLS the channel behaves the same. Its graceful end is still TCP's: stop() shuts down the
+// sending side without a TLS close_notify, since the protocol ends with explicit messages at
+// frame boundaries. The TLS layer reports such an end as stream_truncated; read() maps it to
+// end of stream between frames and to bad_message inside one, exactly like TCP's end of file.
+// TLS errors (a bad record, an alert from the peer) end read() with their own error code.
 class channel : public std::enable_shared_from_this<channel> {
   struct private_tag {};
 
  public:
   // Takes a connected socket and starts the writer on the socket's executor.
   static std::shared_ptr<channel> start(tcp::socket socket, channel_options options = {});
+  // The same over a TLS stream whose handshake has completed (net::tls_accept, tls_connect).
+  static std::shared_ptr<channel> start(tls_stream_ptr stream, channel_options options = {});
 
   channel(tcp::socket socket, channel_options options, private_tag);
+  channel(tls_stream_ptr stream, channel_options options, private_tag);
   channel(const channel&) = delete;
   channel& operator=(const channel&) = delete;
 
@@ -83,6 +113,7 @@ class channel : public std::enable_shared_from_this<channel> {
   void close();
 
   bool is_open() const noexcept { return !closed_; }
+  bool is_tls() const noexcept { return tls_ != nullptr; }
   // Why the channel closed: is_aborted() after close() or stop(), is_end_of_stream() when the
   // peer ended the stream, or the error that closed it. Empty while open.
   std::error_code error() const noexcept { return error_; }
@@ -96,13 +127,30 @@ class channel : public std::enable_shared_from_this<channel> {
   static awaitable<void> write_loop(std::shared_ptr<channel> self);
   // Records the first reason and closes the socket; later calls do nothing.
   void fail(std::error_code ec);
+  // (Re)arms the read timer for read `seq`: it fires at the earlier of read_deadline_ and
+  // read_timeout after the last progress, and closes the channel if either has passed.
+  void arm_read_timer(std::uint64_t seq);
+  // How long `bytes` take at options_.min_bytes_per_second (zero when that is 0).
+  std::chrono::nanoseconds transfer_time(std::size_t bytes) const noexcept;
   // The exception read() throws when a socket read ended with ec.
   std::system_error read_failure(boost::system::error_code ec, bool at_frame_start);
+  static std::shared_ptr<channel> start_writer(std::shared_ptr<channel> self);
+  // The constructors' common part, once socket_ is bound.
+  void init();
 
-  tcp::socket socket_;
+  // Exactly one carries the frames: the plain connection's socket, or the TLS stream (plain_
+  // is then an unopened socket on the same executor).
+  tcp::socket plain_;
+  tls_stream_ptr tls_;
+  // The TCP socket under either: timeouts close it, stop() shuts down its sending side and
+  // lingers on it (discarding raw bytes, TLS records included).
+  tcp::socket& socket_;
   channel_options options_;
   tcp::endpoint remote_;
   asio::steady_timer read_timer_;
+  // The current read(): when bytes last arrived, and when the frame must be complete.
+  asio::steady_timer::time_point read_progress_;
+  asio::steady_timer::time_point read_deadline_;
   asio::steady_timer write_timer_;
   // The idle writer waits on it; send(), stop() and close() cancel it to wake the writer.
   asio::steady_timer wake_;

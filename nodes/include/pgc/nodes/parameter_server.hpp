@@ -16,6 +16,7 @@
 
 #include "pgc/net/endpoint.hpp"
 #include "pgc/net/frame_limits.hpp"
+#include "pgc/net/tls_options.hpp"
 #include "pgc/nodes/ps_machine.hpp"
 #include "pgc/nodes/scheme_spec.hpp"
 
@@ -48,9 +49,15 @@ struct ps_options {
   std::chrono::milliseconds heartbeat{200};
   int heartbeat_misses = 4;
   net::frame_limits limits;
+  // How workers send their coded vectors (told in Welcome); the PS accepts either and decodes in
+  // double. f32 halves the uplink bytes for a ~1e-7 relative error of the gradient.
+  wire_precision precision = wire_precision::f64;
   // Non-empty: workers must prove they hold this secret (HMAC-SHA256 challenge-response,
   // net/auth.hpp) and the PS proves it in return; others are refused.
   std::string secret;
+  // cert_file and key_file set: workers connect over TLS only (net/tls.hpp); with ca_file too,
+  // each must present a certificate signed by it. Empty: plain TCP. Composes with `secret`.
+  net::tls_options tls;
   Eigen::VectorXd initial_model;  // length d
   int decode_threads = 1;
   // Called after each decode, on the decode pool (never concurrently with itself): apply the

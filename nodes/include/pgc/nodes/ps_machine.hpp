@@ -22,6 +22,12 @@ enum class signal_mode {
   approximate,  // at the deadline, or earlier when exact decoding is possible
 };
 
+// How workers send their coded vectors (mirrors wire::Precision); the PS decodes in double.
+enum class wire_precision {
+  f64,  // exact: the decode matches the single-process reference to rounding (~1e-15)
+  f32,  // half the bytes; each entry rounded to float, ~1e-7 relative error in the gradient
+};
+
 // What the PS does when the workers it still has cannot make an exact step even if they all
 // finish their lists (too many lost for good).
 enum class shortfall_policy {
@@ -89,11 +95,19 @@ class ps_machine {
     std::uint64_t iteration;
     int chunks_done;
   };
+  // A coded vector in storage that `owner` keeps alive: the frame it arrived in, so the PS holds
+  // every reply once (no copy), in double or in float from a float32 wire.
+  struct coded_view {
+    std::shared_ptr<const void> owner;
+    coding::coded_column column;
+    std::size_t size = 0;
+  };
   struct encoded {
     int worker;
     std::uint64_t iteration;
     std::uint32_t epoch;
-    std::vector<double> payload;
+    std::vector<double> payload;  // the coded vector, unless `view` has an owner
+    coded_view view = {};
   };
   // The timer armed by arm_deadline went off; late or repeated firings are ignored.
   struct deadline_fired {
@@ -136,8 +150,11 @@ class ps_machine {
     std::uint32_t epoch;
     coding::state_vector state;
     std::vector<int> from;  // increasing worker ids
-    Eigen::MatrixXd coded;  // block x from.size(): column t is the payload of from[t]
+    // coded[t] is the payload of from[t] (block entries), where it arrived.
+    std::vector<coded_view> coded;
     iteration_stats stats;
+    // The payloads as a block x from.size() matrix in double (a copy: for tests and tools).
+    Eigen::MatrixXd coded_matrix() const;
   };
   // Send Error to a joined worker; it stays joined unless close_worker follows.
   struct send_error {
@@ -244,7 +261,7 @@ class ps_machine {
 
   coding::state_vector signalled_;
   std::vector<int> awaited_;
-  std::vector<std::optional<std::vector<double>>> replies_;  // indexed by worker
+  std::vector<coded_view> replies_;  // indexed by worker; no owner: not in yet
   int missing_ = 0;
   iteration_stats stats_;
   long long stale_total_ = 0;
@@ -259,5 +276,8 @@ struct decoded_gradient {
 // machine goes on.
 decoded_gradient decode_gradient(const coding::scheme& code, const ps_machine::decode& job,
                                  int dimension);
+// The same into a preallocated gradient (length d, overwritten); returns the expected error.
+double decode_gradient_into(const coding::scheme& code, const ps_machine::decode& job,
+                            Eigen::Ref<Eigen::VectorXd> gradient);
 
 }  // namespace pgc::nodes

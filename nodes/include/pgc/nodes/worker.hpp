@@ -13,6 +13,7 @@
 #include "pgc/core/gradient_source.hpp"
 #include "pgc/net/endpoint.hpp"
 #include "pgc/net/frame_limits.hpp"
+#include "pgc/net/tls_options.hpp"
 #include "pgc/nodes/delay_model.hpp"
 
 namespace pgc::nodes {
@@ -31,6 +32,11 @@ struct worker_options {
   // Non-empty: answer the PS's challenge with an HMAC of this secret and accept only a PS that
   // proves it holds it too (net/auth.hpp). A refusal for authentication ends the worker.
   std::string secret;
+  // ca_file set: connect over TLS only, accepting a PS whose certificate chains to it and names
+  // `connect.host` (or tls.server_name); cert_file/key_file: a client certificate for a PS that
+  // asks for one. A certificate the worker rejects, or a PS that rejects the worker at the TLS
+  // level, ends the worker (retrying would not help). Empty: plain TCP.
+  net::tls_options tls;
   // Reconnect backoff: doubles from `backoff_initial` up to `backoff_max`; give up (on_done with
   // the error) after `max_attempts` consecutive failed connects.
   std::chrono::milliseconds backoff_initial{50};

@@ -9,8 +9,8 @@ namespace pgc::bench {
 // What `pgc bench` measures and how big. The defaults run in a couple of minutes on two cores;
 // quick() shrinks every size to a smoke run of seconds.
 struct bench_config {
-  // Sections to run: any of "coding", "channel", "gather".
-  std::vector<std::string> sections{"coding", "channel", "gather"};
+  // Sections to run: any of "memory", "coding", "channel", "gather".
+  std::vector<std::string> sections{"memory", "coding", "channel", "gather"};
   // Timed repetitions of every measurement; the best is kept (other load on the machine only
   // ever makes a run slower). Ours and its baseline alternate, so both see the same machine.
   int repeats = 5;
@@ -40,6 +40,14 @@ struct bench_config {
   // Empty: the pgc_mpi_gather and mpirun found when pgc was built.
   std::string mpi_exe;
   std::string mpirun;
+
+  // PS peak memory: a real parameter server in a child process and N in-process workers
+  // (cyclic load, proposed scheme) for this many iterations, once per ell.
+  long long memory_d = 1'000'000;
+  int memory_workers = 8;
+  int memory_load = 4;
+  std::vector<int> memory_ells{1, 4};
+  int memory_iterations = 5;
 
   bool runs(const std::string& section) const;
   // Throws core::input_error naming the first bad value.

@@ -9,7 +9,8 @@ namespace pgc::bench {
 // over loopback TCP with the framed channel: the PS signals every worker (EncodeAndTransmit),
 // each worker builds its Encoded message from its vector and sends it, and the gather ends when
 // the PS holds all n frames. The PS and the workers have one io thread each.
-std::vector<double> tcp_gather_seconds(int n, long long d, int iterations);
+// With f32 the workers send float32 payloads (half the bytes).
+std::vector<double> tcp_gather_seconds(int n, long long d, int iterations, bool f32 = false);
 
 // Gathers for every configured (N, d) and, when pgc_mpi_gather and mpirun are there,
 // gather_vs_mpi_gather = our time / MPI_Gather time and gather_vs_mpi_reduce likewise.

@@ -22,7 +22,14 @@ struct mpi_timings {
 
 // Runs pgc_mpi_gather on n + 1 ranks (root and n workers) with vectors of d doubles through
 // mpirun, bounded by a timeout. No value, and `why` set, when it fails.
+// Which transport Open MPI may use between the ranks on this machine.
+enum class mpi_transport {
+  default_choice,  // its own pick: shared memory (single copy) on one machine
+  tcp,             // --mca pml ob1 --mca btl self,tcp: TCP, what pgc uses and MPI across hosts
+};
+
 std::optional<mpi_timings> run_mpi_gather(const mpi_tools& tools, int n, long long d,
-                                          int iterations, std::string& why);
+                                          int iterations, std::string& why,
+                                          mpi_transport transport = mpi_transport::default_choice);
 
 }  // namespace pgc::bench
