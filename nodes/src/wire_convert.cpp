@@ -42,6 +42,7 @@ void read_list(typename capnp::List<T>::Reader list, std::span<T> out) {
   constexpr auto plain =
       sizeof(T) == 8 ? capnp::ElementSize::EIGHT_BYTES : capnp::ElementSize::FOUR_BYTES;
   const auto bytes = any.getRawBytes();
+  if (out.empty()) return;  // an empty list has no bytes: memcpy from its null pointer is UB
   if (any.getElementSize() == plain && bytes.size() >= out.size() * sizeof(T)) {
     std::memcpy(out.data(), bytes.begin(), out.size() * sizeof(T));
     return;

@@ -94,6 +94,16 @@ TEST_CASE("a float32 payload round trip stays within one float rounding of the d
   }
 }
 
+TEST_CASE("empty lists read as empty vectors, in either precision") {
+  // An empty list has no bytes (a null pointer): found by the frame fuzzer under UBSan.
+  for (const auto precision : {wire_precision::f64, wire_precision::f32}) {
+    auto m = detail::make_encoded(2, 0, Eigen::VectorXd(), precision);
+    const auto e = m->getRoot<wire::Envelope>().asReader().getEncoded();
+    CHECK(detail::read_payload(e).empty());
+    CHECK(detail::read_doubles(e.getPayload()).empty());
+  }
+}
+
 TEST_CASE("an encoded message built in place in a pooled segment equals the plain one") {
   const Eigen::VectorXd y = Eigen::VectorXd::Random(5000);
   const auto pool = net::segment_pool::create(1);

@@ -4,6 +4,7 @@
 #include <array>
 #include <bit>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -101,7 +102,7 @@ awaitable<clock_type::time_point> channel_receive(std::shared_ptr<net::channel> 
 // then the whole body into one buffer reused for every frame.
 awaitable<clock_type::time_point> raw_receive(tcp::socket& socket, int frames, std::size_t n,
                                               std::size_t table_bytes) {
-  std::vector<capnp::word> body;
+  std::vector<std::uint64_t> body;  // words (capnp::word is not movable, which clang enforces)
   std::vector<std::byte> table(table_bytes);
   for (int i = 0; i < frames; ++i) {
     co_await asio::async_read(socket, asio::buffer(table), asio::use_awaitable);
@@ -115,7 +116,7 @@ awaitable<clock_type::time_point> raw_receive(tcp::socket& socket, int frames, s
       words += w;
     }
     body.resize(words);
-    co_await asio::async_read(socket, asio::buffer(body.data(), words * sizeof(capnp::word)),
+    co_await asio::async_read(socket, asio::buffer(body.data(), words * sizeof(std::uint64_t)),
                               asio::use_awaitable);
     // The payload is the tail of the body.
     const auto* tail = reinterpret_cast<const double*>(body.data() + words) - n;
