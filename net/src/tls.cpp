@@ -19,6 +19,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "pgc/core/error.hpp"
+#include "pgc/net/endpoint.hpp"
 
 namespace pgc::net {
 namespace {
@@ -204,8 +205,8 @@ awaitable<tls_accepted> tls_accept(tcp::socket socket, std::shared_ptr<tls_conte
                                    std::chrono::milliseconds timeout) {
   boost::system::error_code ignored;
   const tcp::endpoint peer = socket.remote_endpoint(ignored);
-  const std::string who = "TLS handshake with " + peer.address().to_string() + ":" +
-                          std::to_string(peer.port());
+  const std::string who =
+      "TLS handshake with " + endpoint{peer.address().to_string(), peer.port()}.to_string();
   auto stream = make_tls_stream(std::move(socket), *context);
   tcp::socket& lowest = stream->next_layer();
   auto w = std::make_shared<watch>();

@@ -83,7 +83,7 @@ net::awaitable<void> parameter_server::impl::tls_handshake(std::shared_ptr<impl>
                                                            net::tcp::socket socket) {
   boost::system::error_code ignored;
   const auto peer = socket.remote_endpoint(ignored);
-  const std::string from = peer.address().to_string() + ":" + std::to_string(peer.port());
+  const std::string from = net::endpoint{peer.address().to_string(), peer.port()}.to_string();
   std::shared_ptr<net::channel> ch;
   try {
     auto accepted =

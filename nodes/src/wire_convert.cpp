@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <bit>
-#include <cstring>
 #include <limits>
+#include <span>
+#include <type_traits>
 
 #include <capnp/any.h>
 #include <capnp/message.h>
@@ -35,16 +36,17 @@ T* list_data(typename capnp::List<T>::Builder list) {
 }
 
 // A list from the wire may legally be encoded with a wider element (a struct list, say): read
-// in place only when its elements are plain T, else element by element.
-template <class T>
-void read_list(typename capnp::List<T>::Reader list, std::span<T> out) {
+// in place only when its elements are plain T, else element by element. T is widened to U.
+template <class T, class U = T>
+void read_list(typename capnp::List<T>::Reader list, std::type_identity_t<std::span<U>> out) {
+  if (out.empty()) return;  // an empty list has no bytes: reading its null pointer is UB
   const capnp::AnyList::Reader any(list);
   constexpr auto plain =
       sizeof(T) == 8 ? capnp::ElementSize::EIGHT_BYTES : capnp::ElementSize::FOUR_BYTES;
   const auto bytes = any.getRawBytes();
-  if (out.empty()) return;  // an empty list has no bytes: memcpy from its null pointer is UB
   if (any.getElementSize() == plain && bytes.size() >= out.size() * sizeof(T)) {
-    std::memcpy(out.data(), bytes.begin(), out.size() * sizeof(T));
+    const auto* in = reinterpret_cast<const T*>(bytes.begin());  // word-aligned in the frame
+    std::copy(in, in + out.size(), out.begin());
     return;
   }
   for (unsigned k = 0; k < out.size(); ++k)
@@ -109,11 +111,6 @@ wire_precision from_wire(wire::Precision precision) noexcept {
 void round_to_float(std::span<const double> in, std::span<float> out) noexcept {
   for (std::size_t k = 0; k < in.size(); ++k)
     out[k] = static_cast<float>(in[k]);
-}
-
-void widen(std::span<const float> in, std::span<double> out) noexcept {
-  for (std::size_t k = 0; k < in.size(); ++k)
-    out[k] = static_cast<double>(in[k]);
 }
 
 message_ptr make_hello(std::string_view name, const hello_auth* auth, int preferred_id) {
@@ -318,16 +315,7 @@ std::vector<double> read_payload(wire::Encoded::Reader encoded) {
   const auto narrow = encoded.getPayload32();
   if (narrow.size() == 0) return read_doubles(encoded.getPayload());
   std::vector<double> out(narrow.size());
-  const capnp::AnyList::Reader any(narrow);
-  const auto bytes = any.getRawBytes();
-  if (any.getElementSize() == capnp::ElementSize::FOUR_BYTES &&
-      bytes.size() >= out.size() * sizeof(float)) {
-    // Word-aligned, so the floats are read in place.
-    widen(std::span<const float>(reinterpret_cast<const float*>(bytes.begin()), out.size()), out);
-  } else {
-    for (unsigned k = 0; k < out.size(); ++k)
-      out[k] = narrow[k];
-  }
+  read_list<float, double>(narrow, out);
   return out;
 }
 

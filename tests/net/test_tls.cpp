@@ -138,6 +138,18 @@ std::string input_error_of(F&& f) {
   return "";
 }
 
+// The input_error a client handshake ends with ("" if it succeeds).
+awaitable<std::string> connect_error(tcp::socket client, std::shared_ptr<tls_context> context,
+                                     std::string server_name) {
+  try {
+    (void)co_await pgc::net::tls_connect(std::move(client), std::move(context),
+                                         std::move(server_name), 5s);
+  } catch (const pgc::core::input_error& e) {
+    co_return e.what();
+  }
+  co_return "";
+}
+
 }  // namespace
 
 constexpr unsigned n = 1u << 20;  // doubles: 8 MiB
@@ -201,13 +213,8 @@ TEST_CASE("a worker that trusts another CA fails the handshake naming the certif
   auto [client, server] = connect_loopback(io);
   auto side = spawn_accept(io, std::move(server), server_context());
   run_bounded(io, [](tcp::socket client, std::shared_ptr<server_side> side) -> awaitable<void> {
-    std::string error;
-    try {
-      (void)co_await pgc::net::tls_connect(std::move(client), client_context(files().other_ca),
-                                           "127.0.0.1", 5s);
-    } catch (const pgc::core::input_error& e) {
-      error = e.what();
-    }
+    const std::string error =
+        co_await connect_error(std::move(client), client_context(files().other_ca), "127.0.0.1");
     CHECK(error.find("failed verification") != std::string::npos);
     CHECK(error.find("unable to get local issuer certificate") != std::string::npos);
     CHECK(error.find("--tls-ca") != std::string::npos);
@@ -224,13 +231,8 @@ TEST_CASE("a certificate for another host name fails verification") {
   auto [client, server] = connect_loopback(io);
   auto side = spawn_accept(io, std::move(server), server_context());
   run_bounded(io, [](tcp::socket client, std::shared_ptr<server_side> side) -> awaitable<void> {
-    std::string error;
-    try {
-      (void)co_await pgc::net::tls_connect(std::move(client), client_context(files().ca),
-                                           "ps.example.org", 5s);
-    } catch (const pgc::core::input_error& e) {
-      error = e.what();
-    }
+    const std::string error =
+        co_await connect_error(std::move(client), client_context(files().ca), "ps.example.org");
     CHECK(error.find("hostname mismatch") != std::string::npos);
     CHECK(error.find("--tls-server-name") != std::string::npos);
     co_await until_done(side);
@@ -305,13 +307,8 @@ TEST_CASE("a TLS client facing a plain server is told the server does not speak 
           plain->stop();
         }(plain),
         [](std::exception_ptr) {});
-    std::string error;
-    try {
-      (void)co_await pgc::net::tls_connect(std::move(client), client_context(files().ca),
-                                           "127.0.0.1", 5s);
-    } catch (const pgc::core::input_error& e) {
-      error = e.what();
-    }
+    const std::string error =
+        co_await connect_error(std::move(client), client_context(files().ca), "127.0.0.1");
     INFO(error);
     CHECK(error.find("does not speak TLS") != std::string::npos);
   }(std::move(client), plain));

@@ -92,9 +92,8 @@ std::vector<double> read_payload(net::wire::Encoded::Reader encoded);
 // plainly (another element encoding) or there is no owner.
 ps_machine::coded_view payload_view(net::wire::Encoded::Reader encoded,
                                     std::shared_ptr<const void> owner);
-// Float32 wire rounding: out[k] = nearest float to in[k] (sizes equal), and back.
+// Float32 wire rounding: out[k] = nearest float to in[k] (sizes equal).
 void round_to_float(std::span<const double> in, std::span<float> out) noexcept;
-void widen(std::span<const float> in, std::span<double> out) noexcept;
 coding::state_vector read_state(capnp::List<std::uint32_t>::Reader list);
 
 }  // namespace pgc::nodes::detail
