@@ -71,6 +71,16 @@ struct Welcome {
                                     # Hello.nonce | Challenge.nonce | workerId as 4 bytes LE)
   wirePrecision @15 :Precision;     # how this worker sends Encoded payloads; older workers
                                     # ignore it and send float64, which the PS always accepts
+  sharedMemory @16 :SharedMemoryOffer;  # set when the PS accepts coded vectors through shared
+                                        # memory from workers on its host; absent otherwise
+}
+
+# In Welcome: where a worker on the PS's host hands over its shared-memory region
+# (net/shared_memory.hpp). A worker that cannot reach the socket (another host or network
+# namespace) or does not want to keeps sending its bytes over the connection.
+struct SharedMemoryOffer {
+  socket @0 :Text;  # the PS's abstract Unix socket, without the leading NUL
+  token @1 :Data;   # 16 random bytes naming this connection to that socket
 }
 
 # PS -> workers: compute the gradients of your chunks at this model.
@@ -127,5 +137,14 @@ struct Envelope {
     shutdown @7 :Shutdown;
     error @8 :Error;
     challenge @9 :Challenge;
+    shared @10 :SharedFrame;
   }
+}
+
+# Worker -> PS, only after the PS took the worker's region (SharedMemoryOffer): a message that
+# the worker built in that region, in place of its bytes. The PS reads it where it is and marks
+# the slot free when done with it. The channel resolves it; nodes never see this kind.
+struct SharedFrame {
+  slot @0 :UInt32;   # the slot of the worker's region that holds the message
+  words @1 :UInt32;  # the message: one segment of this many words at the start of the slot
 }

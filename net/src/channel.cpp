@@ -12,6 +12,7 @@
 
 #include "detail/channel_tls.hpp"
 #include "pgc/core/error.hpp"
+#include "pgc/net/shared_memory.hpp"
 
 namespace pgc::net {
 namespace {
@@ -66,7 +67,26 @@ void channel::init() {
 bool channel::send(std::unique_ptr<capnp::MessageBuilder> message) {
   assert(message != nullptr);
   if (closed_ || stopping_) return false;
+  if (shm_out_) {
+    if (const auto ref = shm_out_->hand_over(*message)) {
+      // The slot is the peer's now; the builder only held it.
+      message.reset();
+      auto shared = std::make_unique<capnp::MallocMessageBuilder>(16);
+      auto sf = shared->initRoot<wire::Envelope>().initShared();
+      sf.setSlot(ref->slot);
+      sf.setWords(ref->words);
+      return send(std::make_shared<const outgoing_frame>(std::move(shared)));
+    }
+  }
   return send(std::make_shared<const outgoing_frame>(std::move(message)));
+}
+
+void channel::use_shared_memory(std::shared_ptr<shm_region> region) {
+  shm_out_ = std::move(region);
+}
+
+void channel::accept_shared_memory(std::shared_ptr<shm_region> region) {
+  shm_in_ = std::move(region);
 }
 
 bool channel::send(std::shared_ptr<const outgoing_frame> out) {

@@ -14,6 +14,7 @@
 #include "pgc/core/error.hpp"
 #include "pgc/net/channel.hpp"
 #include "pgc/net/envelope.hpp"
+#include "pgc/net/shared_memory.hpp"
 
 namespace pgc::net {
 
@@ -112,7 +113,20 @@ awaitable<frame> channel::read() {
   if (auto why = frame_problem(f); !why.empty()) {
     throw std::system_error(make_error_code(core::errc::bad_message), why);
   }
+  if (f.envelope().isShared()) co_return resolve_shared(f);
   co_return f;
+}
+
+frame channel::resolve_shared(const frame& reference) const {
+  const auto bad = [](const std::string& why) {
+    return std::system_error(make_error_code(core::errc::bad_message), why);
+  };
+  if (!shm_in_) throw bad("a shared-memory frame, but this peer handed over no region");
+  const auto r = reference.envelope().getShared();
+  frame f = shm_in_->read({r.getSlot(), r.getWords()}, options_.limits);
+  if (auto why = frame_problem(f); !why.empty()) throw bad("in shared memory: " + why);
+  if (f.envelope().isShared()) throw bad("a shared-memory frame that names another");
+  return f;
 }
 
 }  // namespace pgc::net

@@ -98,6 +98,14 @@ std::string problem(wire::Envelope::Reader e) {
       if (e.getWelcome().getMac().size() != 0 && e.getWelcome().getMac().size() != 32) {
         return "welcome: the mac must be empty or 32 bytes";
       }
+      if (e.getWelcome().hasSharedMemory()) {
+        const auto offer = e.getWelcome().getSharedMemory();
+        if (offer.getToken().size() != 16) return "welcome: the shared-memory token must be 16 bytes";
+        if (auto why = text_problem("welcome: shared-memory socket", offer.getSocket()); !why.empty())
+          return why;
+        if (offer.getSocket().size() == 0 || offer.getSocket().size() > 100)
+          return "welcome: the shared-memory socket name must have 1 to 100 characters";
+      }
       return welcome_problem(e.getWelcome());
     case which::START_ITERATION:
       e.getStartIteration().getModel();
@@ -121,6 +129,9 @@ std::string problem(wire::Envelope::Reader e) {
       return text_problem("shutdown: reason", e.getShutdown().getReason());
     case which::ERROR:
       return text_problem("error: text", e.getError().getText());
+    case which::SHARED:
+      if (e.getShared().getWords() == 0) return "shared frame: an empty message";
+      return {};
   }
   // A newer peer's kind, or garbage in the tag.
   return "unknown message kind " + std::to_string(static_cast<unsigned>(e.which()));
@@ -167,6 +178,8 @@ std::string_view kind_name(wire::Envelope::Which kind) noexcept {
       return "error";
     case which::CHALLENGE:
       return "challenge";
+    case which::SHARED:
+      return "shared";
   }
   return "unknown";
 }

@@ -16,6 +16,13 @@ struct frame::state {
         segments(make_segments(header, body.get())),
         size_bytes(header.frame_bytes()),
         reader(kj::arrayPtr(segments.data(), segments.size()), options(header)) {}
+  state(std::span<const capnp::word> segment, std::shared_ptr<const void> keep,
+        const frame_limits& limits)
+      : owner(std::move(keep)),
+        segments{kj::arrayPtr(segment.data(), segment.size())},
+        size_bytes(8 + segment.size() * sizeof(capnp::word)),
+        reader(kj::arrayPtr(segments.data(), segments.size()),
+               options(limits, segment.size())) {}
 
   static std::vector<kj::ArrayPtr<const capnp::word>> make_segments(const frame_header& header,
                                                                     const capnp::word* at) {
@@ -29,17 +36,21 @@ struct frame::state {
   }
 
   static capnp::ReaderOptions options(const frame_header& header) {
+    return options(header.limits(), header.body_words());
+  }
+  static capnp::ReaderOptions options(const frame_limits& limits, std::size_t body_words) {
     capnp::ReaderOptions o;
     // Proportional to the frame, so a big payload can be read and a small frame whose pointers
     // alias one list many times cannot make us traverse much more than it weighs. The constant
     // covers the struct headers of tiny messages.
     o.traversalLimitInWords =
-        std::uint64_t{header.limits().traversal_factor} * (std::uint64_t{header.body_words()} + 64);
-    o.nestingLimit = header.limits().nesting_limit;
+        std::uint64_t{limits.traversal_factor} * (std::uint64_t{body_words} + 64);
+    o.nestingLimit = limits.nesting_limit;
     return o;
   }
 
   std::unique_ptr<capnp::word[]> body;
+  std::shared_ptr<const void> owner;
   std::vector<kj::ArrayPtr<const capnp::word>> segments;
   std::size_t size_bytes;
   capnp::SegmentArrayMessageReader reader;
@@ -47,6 +58,9 @@ struct frame::state {
 
 frame::frame(const frame_header& header, std::unique_ptr<capnp::word[]> body)
     : state_(std::make_unique<state>(header, std::move(body))) {}
+frame::frame(std::span<const capnp::word> segment, std::shared_ptr<const void> owner,
+             const frame_limits& limits)
+    : state_(std::make_unique<state>(segment, std::move(owner), limits)) {}
 frame::frame(frame&&) noexcept = default;
 frame& frame::operator=(frame&&) noexcept = default;
 frame::~frame() = default;

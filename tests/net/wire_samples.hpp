@@ -24,6 +24,9 @@ inline constexpr wire_kind all_kinds[] = {wire_kind::HELLO,
                                           wire_kind::SHUTDOWN,
                                           wire_kind::ERROR,
                                           wire_kind::CHALLENGE};
+// Not in all_kinds: SharedFrame, which a channel resolves instead of returning (it names a slot
+// of shared memory; tests/net/test_shared_memory.cpp). make_message() and check_message() know
+// it all the same.
 
 // N = 3, m = 3, ell = 2, d = 10, cyclic lists of two chunks; this is worker 1.
 inline void fill_welcome(wire::Welcome::Builder w) {
@@ -117,6 +120,12 @@ inline std::unique_ptr<capnp::MallocMessageBuilder> make_message(wire_kind kind)
       e.initChallenge().setNonce(capnp::Data::Reader(nonce, 32));
       break;
     }
+    case wire_kind::SHARED: {
+      auto s = e.initShared();
+      s.setSlot(2);
+      s.setWords(123456);
+      break;
+    }
   }
   return message;
 }
@@ -203,6 +212,10 @@ inline void check_message(wire_kind kind, wire::Envelope::Reader e) {
         CHECK(nonce[i] == static_cast<std::uint8_t>(7 * i + 1));
       break;
     }
+    case wire_kind::SHARED:
+      CHECK(e.getShared().getSlot() == 2);
+      CHECK(e.getShared().getWords() == 123456);
+      break;
   }
 }
 

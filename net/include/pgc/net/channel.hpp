@@ -23,6 +23,8 @@ class stream;
 
 namespace pgc::net {
 
+class shm_region;
+
 // A TLS stream over TCP (net/tls.hpp makes and handshakes them). Held through tls_stream_ptr,
 // whose deleter is out of line, so code that only passes one on needs no SSL headers.
 using tls_stream = asio::ssl::stream<tcp::socket>;
@@ -112,6 +114,16 @@ class channel : public std::enable_shared_from_this<channel> {
   // Immediate end, idempotent: cancels pending reads and writes and drops the queue.
   void close();
 
+  // The same-host data plane (net/shared_memory.hpp). The sending side: a message built by
+  // region->builder() goes as a SharedFrame naming its slot instead of its bytes (other messages
+  // as before). Only once the peer has taken the region (hand_over_region).
+  void use_shared_memory(std::shared_ptr<shm_region> region);
+  // The receiving side: read() resolves the peer's SharedFrames into frames over the region's
+  // slots (a SharedFrame without a region, or naming a slot it does not hold, fails that read()
+  // with bad_message). Nothing else changes: read() never returns a SharedFrame.
+  void accept_shared_memory(std::shared_ptr<shm_region> region);
+  bool shares_memory() const noexcept { return shm_out_ != nullptr || shm_in_ != nullptr; }
+
   bool is_open() const noexcept { return !closed_; }
   bool is_tls() const noexcept { return tls_ != nullptr; }
   // Why the channel closed: is_aborted() after close() or stop(), is_end_of_stream() when the
@@ -137,6 +149,8 @@ class channel : public std::enable_shared_from_this<channel> {
   static std::shared_ptr<channel> start_writer(std::shared_ptr<channel> self);
   // The constructors' common part, once socket_ is bound.
   void init();
+  // read()'s answer to a SharedFrame: the message it names.
+  frame resolve_shared(const frame& reference) const;
 
   // Exactly one carries the frames: the plain connection's socket, or the TLS stream (plain_
   // is then an unopened socket on the same executor).
@@ -155,6 +169,8 @@ class channel : public std::enable_shared_from_this<channel> {
   // The idle writer waits on it; send(), stop() and close() cancel it to wake the writer.
   asio::steady_timer wake_;
   frame_header header_;
+  std::shared_ptr<shm_region> shm_out_;
+  std::shared_ptr<shm_region> shm_in_;
   std::deque<std::shared_ptr<const outgoing_frame>> queue_;
   std::size_t queued_bytes_ = 0;
   std::error_code error_;

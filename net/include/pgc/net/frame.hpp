@@ -16,6 +16,10 @@ class frame {
  public:
   // `body` holds header.body_words() words read from the wire after the table.
   frame(const frame_header& header, std::unique_ptr<capnp::word[]> body);
+  // A one-segment message that lies elsewhere (a slot of shared memory): `owner` keeps it there
+  // and is released with the frame.
+  frame(std::span<const capnp::word> segment, std::shared_ptr<const void> owner,
+        const frame_limits& limits);
   frame(frame&&) noexcept;
   frame& operator=(frame&&) noexcept;
   ~frame();
