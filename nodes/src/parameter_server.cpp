@@ -121,12 +121,14 @@ void parameter_server::impl::execute(ps_machine::action& action,
         using T = std::decay_t<decltype(a)>;
         if constexpr (std::is_same_v<T, ps_machine::send_welcome>) {
           if (opt_.secret.empty()) {
-            send_to(a.worker, detail::make_welcome(welcome_, a.worker));
+            const auto& s = workers_.at(static_cast<std::size_t>(a.worker));
+            send_to(a.worker, detail::make_welcome(welcome_, a.worker, nullptr,
+                                                   s ? &s->shm_token : nullptr));
           } else if (const auto& s = workers_.at(static_cast<std::size_t>(a.worker))) {
             // Proves to the worker that this PS holds the secret too.
             const auto mac = net::welcome_mac(opt_.secret, s->hello_nonce, s->challenge,
                                               static_cast<std::uint32_t>(a.worker));
-            send_to(a.worker, detail::make_welcome(welcome_, a.worker, &mac));
+            send_to(a.worker, detail::make_welcome(welcome_, a.worker, &mac, &s->shm_token));
           }
         } else if constexpr (std::is_same_v<T, ps_machine::start_iteration>) {
           if (!a.resume) iteration_start_ = std::chrono::steady_clock::now();
@@ -226,6 +228,7 @@ void parameter_server::impl::stop(const std::string& reason, std::exception_ptr 
   stopped_ = true;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  if (shm_listener_) shm_listener_->close();
   deadline_.cancel();
   heartbeat_timer_.cancel();
   for (auto& s : workers_) {
@@ -278,6 +281,9 @@ void parameter_server::stop() {
 
 std::uint16_t parameter_server::port() const noexcept {
   return impl_->port_;
+}
+std::uint64_t parameter_server::shared_memory_links() const noexcept {
+  return impl_->shm_links_;
 }
 std::uint16_t parameter_server::dashboard_port() const noexcept {
   return impl_->dashboard_ ? impl_->dashboard_->port() : 0;

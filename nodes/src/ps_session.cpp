@@ -37,7 +37,45 @@ void parameter_server::impl::start_accepting() {
   asio::co_spawn(ex_, accept_loop(self), logged("ps accept loop"));
   asio::co_spawn(ex_, heartbeat_loop(self), logged("ps heartbeat loop"));
   if (opt_.dashboard) start_dashboard();
+  if (opt_.shared_memory) start_shared_memory();
   feed(ps_machine::model_ready{opt_.first_iteration});
+}
+
+void parameter_server::impl::start_shared_memory() {
+  // A region holds a few Encoded messages: bounded by a few frames of the largest size.
+  const std::size_t max_region_bytes = 4 * opt_.limits.max_frame_bytes + 4096;
+  try {
+    std::weak_ptr<impl> weak = shared_from_this();
+    shm_listener_ = net::shm_listener::start(
+        ex_,
+        [weak](const net::shm_listener::token& token, std::shared_ptr<net::shm_region> region) {
+          const auto self = weak.lock();
+          if (!self || self->stopped_) return std::string("the PS is stopping");
+          return self->take_region(token, std::move(region));
+        },
+        [weak](const std::string& line) {
+          if (const auto self = weak.lock()) self->log(line);
+        },
+        max_region_bytes);
+    welcome_.shm_socket = shm_listener_->name();
+  } catch (const std::exception& ex) {
+    log(std::string("shared memory not offered: ") + ex.what());
+  }
+}
+
+std::string parameter_server::impl::take_region(const net::shm_listener::token& token,
+                                                std::shared_ptr<net::shm_region> region) {
+  for (const auto& s : workers_) {
+    if (!s || s->shm_token != token) continue;
+    if (!s->channel->is_open()) return "worker " + std::to_string(s->worker) + " is gone";
+    log("worker " + std::to_string(s->worker) + " '" + s->name + "' shares memory (" +
+        std::to_string(region->slots()) + " slots of " +
+        std::to_string(region->slot_words() * 8) + " bytes)");
+    s->channel->accept_shared_memory(std::move(region));
+    ++shm_links_;
+    return {};
+  }
+  return "a token of no connected worker";
 }
 
 net::awaitable<void> parameter_server::impl::accept_loop(std::shared_ptr<impl> self) {
@@ -208,6 +246,7 @@ bool parameter_server::impl::admit(const std::shared_ptr<ps_session>& session,
   }
   std::erase(pending_, session);
   session->worker = static_cast<int>(id);
+  session->shm_token = net::random_shm_token();
   session->name = name;
   names_[id] = name;
   workers_[id] = session;

@@ -132,7 +132,8 @@ message_ptr make_challenge(const net::nonce& nonce) {
   return m;
 }
 
-message_ptr make_welcome(const welcome_fields& f, int worker, const net::mac* mac) {
+message_ptr make_welcome(const welcome_fields& f, int worker, const net::mac* mac,
+                         const net::shm_listener::token* shm_token) {
   const auto& code = *f.code;
   const auto& lists = code.tasks().lists();
   const int n = code.workers();
@@ -169,6 +170,11 @@ message_ptr make_welcome(const welcome_fields& f, int worker, const net::mac* ma
   w.setSeed(f.spec.seed);
   if (mac) w.setMac(capnp::Data::Reader(mac->data(), mac->size()));
   w.setWirePrecision(to_wire(f.precision));
+  if (!f.shm_socket.empty() && shm_token != nullptr) {
+    auto offer = w.initSharedMemory();
+    offer.setSocket(f.shm_socket);
+    offer.setToken(capnp::Data::Reader(shm_token->data(), shm_token->size()));
+  }
   return m;
 }
 
@@ -219,11 +225,14 @@ message_ptr make_encoded(std::uint64_t iteration, std::uint32_t epoch, const Eig
   return m;
 }
 
-message_ptr build_encoded(net::segment_pool& pool, std::uint64_t iteration, std::uint32_t epoch,
-                          wire_precision precision, int block, const coded_filler& fill) {
+message_ptr build_encoded(net::segment_pool& pool, net::shm_region* shared, std::uint64_t iteration,
+                          std::uint32_t epoch, wire_precision precision, int block,
+                          const coded_filler& fill) {
   const auto n = static_cast<std::size_t>(block);
   const bool f32 = precision == wire_precision::f32;
-  auto m = pool.builder(net::list_message_words(n, f32 ? sizeof(float) : sizeof(double)));
+  const auto words = net::list_message_words(n, f32 ? sizeof(float) : sizeof(double));
+  auto m = shared != nullptr ? shared->builder(words) : nullptr;
+  if (!m) m = pool.builder(words);
   auto e = root(m).initEncoded();
   e.setIteration(iteration);
   e.setEpoch(epoch);
@@ -279,6 +288,14 @@ welcome_info read_welcome(wire::Welcome::Reader w) {
   }
   info.heartbeat_ms = w.getHeartbeatIntervalMs();
   info.precision = from_wire(w.getWirePrecision());
+  if (w.hasSharedMemory()) {
+    // envelope_problem checked the token's size and the socket's length.
+    const auto offer = w.getSharedMemory();
+    shm_offer o;
+    o.socket = offer.getSocket();
+    std::copy(offer.getToken().begin(), offer.getToken().end(), o.token.begin());
+    info.shared_memory = std::move(o);
+  }
   auto& spec = info.spec;
   spec.kind = from_wire(w.getScheme());
   spec.workers = static_cast<int>(w.getWorkers());

@@ -162,8 +162,11 @@ void worker::impl::encode(worker_machine::encode job) {
   auto tracked = asio::prefer(ex_, asio::execution::outstanding_work.tracked);
   asio::post(pool_, [self = shared_from_this(), tracked, code = code_, worker = worker_id_,
                      gen = generation_, precision = precision_, segments = segments_,
-                     d = dimension_, job = std::move(job), cols = std::move(cols)]() mutable {
+                     shm = shm_, d = dimension_, job = std::move(job), cols = std::move(cols)]() mutable {
     std::exception_ptr error;
+    // Built in a shared slot, the message goes to the channel as it is (send() turns it into a
+    // reference); otherwise the frame is ready here and the io thread only queues it.
+    detail::message_ptr message;
     std::shared_ptr<const net::outgoing_frame> frame;
     try {
       const Eigen::MatrixXd c = code->encoding(worker, job.state);
@@ -173,25 +176,30 @@ void worker::impl::encode(worker_machine::encode job) {
         columns.push_back(g->data());
       }
       const int block = coding::block_layout{d, code->ell()}.block();
-      frame = std::make_shared<const net::outgoing_frame>(detail::build_encoded(
-          *segments, job.iteration, job.epoch, precision, block,
-          [&](int offset, std::span<double> out) {
-            coding::encode_into(c, columns, d, offset, out);
-          }));
+      message = detail::build_encoded(*segments, shm.get(), job.iteration, job.epoch, precision,
+                                      block, [&](int offset, std::span<double> out) {
+                                        coding::encode_into(c, columns, d, offset, out);
+                                      });
+      if (!shm) frame = std::make_shared<const net::outgoing_frame>(std::move(message));
     } catch (...) {
       error = std::current_exception();
     }
     // This job's references to the gradients end here (the io thread keeps its own until the
     // iteration ends).
     cols.clear();
-    asio::post(tracked, [self = std::move(self), gen, frame = std::move(frame), error]() mutable {
+    asio::post(tracked, [self = std::move(self), gen, message = std::move(message),
+                         frame = std::move(frame), error]() mutable {
       if (error) {
         self->finish(error);
         return;
       }
       // The PS dropped the old connection's state: its coded vector would be stale there.
       if (gen == self->generation_ && self->channel_ && self->channel_->is_open()) {
-        self->channel_->send(std::move(frame));
+        if (frame) {
+          self->channel_->send(std::move(frame));
+        } else {
+          self->channel_->send(std::move(message));
+        }
       }
     });
   });

@@ -11,7 +11,10 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "detail/worker_impl.hpp"
+#include "pgc/coding/scheme.hpp"
 #include "pgc/core/error.hpp"
+#include "pgc/net/segment_pool.hpp"
+#include "pgc/net/shared_memory.hpp"
 #include "pgc/net/envelope.hpp"
 
 namespace pgc::nodes {
@@ -103,6 +106,7 @@ net::awaitable<void> worker::impl::run_connection(std::shared_ptr<impl> self,
                                                   std::shared_ptr<net::channel> ch) {
   ++self->generation_;
   self->channel_ = ch;
+  self->shm_ = nullptr;  // a region belongs to one connection
   // Iteration numbers restart with a new PS; computations still running hold their own model.
   self->models_.clear();
   self->gradients_.clear();
@@ -139,6 +143,7 @@ net::awaitable<void> worker::impl::run_connection(std::shared_ptr<impl> self,
   }
   // A read error has closed the channel already; after stop() its writer is still draining.
   self->channel_ = nullptr;
+  self->shm_ = nullptr;
   self->feed(worker_machine::connection_lost{});
 }
 
@@ -202,6 +207,9 @@ void worker::impl::on_message(wire::Envelope::Reader e) {
         dimension_ = info.dimension;
         precision_ = info.precision;
         feed(worker_machine::welcome{worker_config{info.worker, std::move(code), info.dimension}});
+        if (info.shared_memory && opt_.shared_memory && channel_ && !shm_) {
+          start_sharing(*info.shared_memory);
+        }
       } catch (const core::input_error& ex) {
         // A configuration this worker cannot serve: retrying would not change it.
         log(std::string("unusable welcome: ") + ex.what());
@@ -261,6 +269,45 @@ void worker::impl::on_message(wire::Envelope::Reader e) {
           "unexpected " + std::string(net::kind_name(e.which())) + " from the ps"));
       break;
   }
+}
+
+void worker::impl::start_sharing(const detail::shm_offer& offer) {
+  // Room for this worker's Encoded message; a few slots, so replies the PS still holds (an
+  // older epoch, a decode in progress) do not send the next one back to the socket.
+  constexpr std::size_t slots = 3;
+  const int block = coding::block_layout{dimension_, code_->ell()}.block();
+  const auto words = net::list_message_words(
+      static_cast<std::size_t>(block),
+      precision_ == wire_precision::f32 ? sizeof(float) : sizeof(double));
+  std::shared_ptr<net::shm_region> region;
+  try {
+    region = net::shm_region::create(slots, words);
+  } catch (const std::exception& ex) {
+    log(std::string("shared memory not used: ") + ex.what());
+    return;
+  }
+  asio::co_spawn(ex_, share_memory(shared_from_this(), channel_, offer, std::move(region)),
+                 logged("shared memory hand-over"));
+}
+
+net::awaitable<void> worker::impl::share_memory(std::shared_ptr<impl> self,
+                                                std::shared_ptr<net::channel> ch,
+                                                detail::shm_offer offer,
+                                                std::shared_ptr<net::shm_region> region) {
+  try {
+    co_await net::hand_over_region(offer.socket, offer.token, region, std::chrono::seconds(5));
+  } catch (const std::system_error& ex) {
+    // Another host or network namespace has no such socket: the normal case there, not news.
+    if (ex.code() != std::errc::connection_refused &&
+        ex.code() != std::errc::no_such_file_or_directory) {
+      self->log(std::string("shared memory not used: ") + ex.what());
+    }
+    co_return;
+  }
+  // Still the same connection: from now on its coded vectors travel by reference.
+  if (self->channel_ != ch || !ch->is_open()) co_return;
+  ch->use_shared_memory(region);
+  self->shm_ = std::move(region);  // the PS logs it
 }
 
 net::awaitable<void> worker::impl::heartbeat_loop(std::shared_ptr<impl> self,

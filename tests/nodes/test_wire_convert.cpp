@@ -107,23 +107,35 @@ TEST_CASE("empty lists read as empty vectors, in either precision") {
 TEST_CASE("an encoded message built in place in a pooled segment equals the plain one") {
   const Eigen::VectorXd y = Eigen::VectorXd::Random(5000);
   const auto pool = net::segment_pool::create(1);
-  for (const auto precision : {wire_precision::f64, wire_precision::f32}) {
-    for (int round = 0; round < 2; ++round) {
-      int calls = 0;
-      auto built = detail::build_encoded(*pool, 9, 2, precision, 5000,
-                                         [&](int offset, std::span<double> out) {
-                                           ++calls;
-                                           for (std::size_t k = 0; k < out.size(); ++k)
-                                             out[k] = y(offset + static_cast<Eigen::Index>(k));
-                                         });
-      CHECK(calls == (precision == wire_precision::f64 ? 1 : 3));  // float32: 2048-entry tiles
-      auto plain = detail::make_encoded(9, 2, y, precision);
-      const auto a = detail::read_payload(built->getRoot<wire::Envelope>().asReader().getEncoded());
-      const auto b = detail::read_payload(plain->getRoot<wire::Envelope>().asReader().getEncoded());
-      CHECK(a == b);
-      CHECK(built->getRoot<wire::Envelope>().asReader().getEncoded().getEpoch() == 2);
+  // One slot of shared memory: the second round reuses (and first clears) what the first wrote.
+  const auto region = net::shm_region::create(1, net::list_message_words(5000, sizeof(double)));
+  for (auto* shared : {static_cast<net::shm_region*>(nullptr), region.get()}) {
+    const bool in_shared_memory = shared != nullptr;
+    CAPTURE(in_shared_memory);
+    for (const auto precision : {wire_precision::f64, wire_precision::f32}) {
+      for (int round = 0; round < 2; ++round) {
+        int calls = 0;
+        auto built = detail::build_encoded(*pool, shared, 9, 2, precision, 5000,
+                                           [&](int offset, std::span<double> out) {
+                                             ++calls;
+                                             for (std::size_t k = 0; k < out.size(); ++k)
+                                               out[k] = y(offset + static_cast<Eigen::Index>(k));
+                                           });
+        // In the slot while it lives (the slot is free again once the message is gone).
+        CHECK(region->busy() == (in_shared_memory ? 1u : 0u));
+        CHECK(calls == (precision == wire_precision::f64 ? 1 : 3));  // float32: 2048-entry tiles
+        auto plain = detail::make_encoded(9, 2, y, precision);
+        const auto e = built->getRoot<wire::Envelope>().asReader().getEncoded();
+        const auto a = detail::read_payload(e);
+        const auto b = detail::read_payload(plain->getRoot<wire::Envelope>().asReader().getEncoded());
+        CHECK(a == b);
+        CHECK(e.getEpoch() == 2);
+        // A float32 message after a float64 one in the same slot: no float64 list left behind.
+        CHECK(e.hasPayload() == (precision == wire_precision::f64));
+      }
     }
   }
+  CHECK(region->busy() == 0);
 }
 
 TEST_CASE("the welcome tells the worker the wire precision and defaults to float64") {

@@ -114,6 +114,9 @@ void protocol_options::add_to(CLI::App& app) {
                  "~1e-7 relative error; the PS decodes in double)")
       ->check(CLI::IsMember({"f64", "f32"}))
       ->capture_default_str();
+  app.add_flag("--no-shared-memory", no_shared_memory,
+               "Workers on the PS's host send their coded vectors over the socket like the "
+               "others, instead of building them in memory shared with the PS");
 }
 
 std::vector<std::string> protocol_options::arguments() const {
@@ -132,6 +135,7 @@ std::vector<std::string> protocol_options::arguments() const {
                              "--heartbeat-ms", std::to_string(heartbeat_ms),
                              "--on-shortfall", on_shortfall};
   if (nesterov) a.push_back("--nesterov");
+  if (no_shared_memory) a.push_back("--no-shared-memory");
   if (wire_precision != "f64") {
     a.push_back("--wire-precision");
     a.push_back(wire_precision);

@@ -61,6 +61,7 @@ struct protocol_options {
   int heartbeat_ms = 200;
   std::string on_shortfall = "wait";  // wait | approx | stop
   std::string wire_precision = "f64";  // f64 | f32: how workers send their coded vectors
+  bool no_shared_memory = false;        // workers on the PS's host send bytes over the socket too
 
   void add_to(CLI::App& app);
   std::vector<std::string> arguments() const;

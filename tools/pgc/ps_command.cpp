@@ -89,7 +89,7 @@ double median(std::vector<double> v) {
 
 void write_summary(const std::string& path, const ps_cli& o,
                    const std::vector<iteration_record>& records, double max_rel, bool verified,
-                   std::uint64_t first_iteration) {
+                   std::uint64_t first_iteration, std::uint64_t shared_memory_links) {
   boost::json::object out;
   out["scheme"] = o.protocol.scheme;
   out["first_iteration"] = first_iteration;
@@ -108,6 +108,8 @@ void write_summary(const std::string& path, const ps_cli& o,
   // With f32 the decode carries the wire's rounding: max_rel_error (with --verify) measures it.
   out["wire_precision"] = o.protocol.wire_precision;
   out["exact_tolerance"] = exact_tolerance(o.protocol.precision());
+  // Worker connections that sent their coded vectors through shared memory (same host).
+  out["shared_memory_links"] = shared_memory_links;
   std::vector<double> seconds;
   boost::json::array per;
   for (const auto& r : records) {
@@ -271,6 +273,7 @@ int run(const ps_cli& o) {
   po.initial_model = initial;
   po.first_iteration = first_iteration;
   po.precision = precision;
+  po.shared_memory = !o.protocol.no_shared_memory;
   if (!o.secret_file.empty()) po.secret = net::read_secret_file(o.secret_file);
   po.tls = o.tls;  // checked (files, key against certificate) when the server is built
   po.on_shortfall = o.protocol.on_shortfall == "approx"  ? nodes::shortfall_policy::approximate
@@ -415,7 +418,8 @@ int run(const ps_cli& o) {
   io.run_for(std::chrono::seconds(2));
 
   if (!o.summary.empty())
-    write_summary(o.summary, o, records, max_rel, verified, first_iteration);
+    write_summary(o.summary, o, records, max_rel, verified, first_iteration,
+                  ps.shared_memory_links());
   if (failure) std::rethrow_exception(failure);
   if (o.verify) {
     std::printf("pgc ps: %zu iterations, max relative error %.2e against the reference, %s\n",

@@ -33,6 +33,7 @@ struct worker_cli {
   std::uint64_t delay_seed = 0;
   std::string fail_at;
   bool no_reconnect = false;
+  bool no_shared_memory = false;
   int heartbeat_ms = 200;
   int threads = 1;
   std::string secret_file;
@@ -84,6 +85,7 @@ int run(const worker_cli& o) {
   wo.tls = o.tls;  // checked (files, key against certificate) when the worker is built
   if (!o.fail_at.empty()) wo.fail_at = parse_fail_at(o.fail_at);
   wo.reconnect_after_failure = !o.no_reconnect;
+  wo.shared_memory = !o.no_shared_memory;
   const auto source = make_workload(o.workload, o.chunks, false).source;
 
   boost::asio::io_context io;
@@ -124,6 +126,9 @@ command add_worker_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--fail-at", o->fail_at, "Crash (drop the connection) at ITERATION:CHUNK");
   sub->add_flag("--no-reconnect", o->no_reconnect, "After --fail-at, exit instead of reconnecting");
+  sub->add_flag("--no-shared-memory", o->no_shared_memory,
+                "Send coded vectors over the socket even when the PS offers shared memory (it "
+                "does to workers on its host)");
   sub->add_option("--heartbeat-ms", o->heartbeat_ms, "Heartbeat interval")->capture_default_str();
   sub->add_option("--id", o->id,
                   "Ask the PS for this worker id (its chunks and place in the ring); granted when "

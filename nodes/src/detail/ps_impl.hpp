@@ -18,6 +18,7 @@
 #include "pgc/net/asio.hpp"
 #include "pgc/net/auth.hpp"
 #include "pgc/net/channel.hpp"
+#include "pgc/net/shared_memory.hpp"
 #include "pgc/net/tls.hpp"
 #include "pgc/nodes/parameter_server.hpp"
 #include "pgc/nodes/ps_machine.hpp"
@@ -41,6 +42,8 @@ struct ps_session {
   // With a shared secret: the Challenge this connection got and the nonce of its Hello.
   net::nonce challenge{};
   net::nonce hello_nonce{};
+  // Names this connection to the shared-memory socket (Welcome.sharedMemory).
+  net::shm_listener::token shm_token{};
 };
 
 struct parameter_server::impl : std::enable_shared_from_this<parameter_server::impl> {
@@ -64,6 +67,11 @@ struct parameter_server::impl : std::enable_shared_from_this<parameter_server::i
   void on_message(const std::shared_ptr<ps_session>& session, net::wire::Envelope::Reader e,
                   std::shared_ptr<const net::frame> frame);
   void on_session_end(const std::shared_ptr<ps_session>& session);
+  // The shared-memory socket, when opt_.shared_memory; a failure only logs (bytes still work).
+  void start_shared_memory();
+  // shm_listener's taker: the worker whose token this is reads its coded vectors from `region`.
+  std::string take_region(const net::shm_listener::token& token,
+                          std::shared_ptr<net::shm_region> region);
 
   // ---- ps_dashboard.cpp ----
   void start_dashboard();
@@ -103,6 +111,8 @@ struct parameter_server::impl : std::enable_shared_from_this<parameter_server::i
   std::chrono::steady_clock::time_point iteration_start_;
   ps_monitor monitor_;
   std::unique_ptr<net::status_server> dashboard_;
+  std::shared_ptr<net::shm_listener> shm_listener_;
+  std::uint64_t shm_links_ = 0;
   net::asio::steady_timer publish_timer_;
   std::uint64_t published_version_ = 0;
   std::chrono::steady_clock::time_point published_at_{};

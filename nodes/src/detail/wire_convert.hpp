@@ -21,6 +21,7 @@
 #include "pgc/net/auth.hpp"
 #include "pgc/net/schema/pgc.capnp.h"
 #include "pgc/net/segment_pool.hpp"
+#include "pgc/net/shared_memory.hpp"
 #include "pgc/nodes/ps_machine.hpp"
 #include "pgc/nodes/scheme_spec.hpp"
 
@@ -44,6 +45,16 @@ struct welcome_fields {
   std::uint32_t heartbeat_ms = 0;
   std::uint32_t deadline_ms = 0;
   wire_precision precision = wire_precision::f64;
+  // Non-empty: the PS's shared-memory socket (net::shm_listener::name()), offered with a token
+  // per connection.
+  std::string shm_socket;
+};
+
+// Where a worker hands over its shared-memory region: the PS's socket and this connection's
+// token (Welcome.sharedMemory).
+struct shm_offer {
+  std::string socket;
+  net::shm_listener::token token{};
 };
 
 // The authentication fields of a Hello (net/auth.hpp), when the worker has a secret.
@@ -54,7 +65,8 @@ struct hello_auth {
 message_ptr make_hello(std::string_view name, const hello_auth* auth = nullptr,
                        int preferred_id = -1);
 message_ptr make_challenge(const net::nonce& nonce);
-message_ptr make_welcome(const welcome_fields& fields, int worker, const net::mac* mac = nullptr);
+message_ptr make_welcome(const welcome_fields& fields, int worker, const net::mac* mac = nullptr,
+                         const net::shm_listener::token* shm_token = nullptr);
 message_ptr make_start_iteration(std::uint64_t iteration, const Eigen::VectorXd& model);
 message_ptr make_progress(std::uint64_t iteration, int chunks_done);
 message_ptr make_encode_and_transmit(std::uint64_t iteration, std::uint32_t epoch,
@@ -65,9 +77,11 @@ message_ptr make_encoded(std::uint64_t iteration, std::uint32_t epoch, const Eig
 using coded_filler = std::function<void(int offset, std::span<double> out)>;
 // An Encoded message of `block` entries built in place: with f64 `fill` writes straight into the
 // message's list; with f32 it fills a small double tile at a time, rounded into the list. The
-// first segment comes from `pool` (reused across iterations). Call on any thread.
-message_ptr build_encoded(net::segment_pool& pool, std::uint64_t iteration, std::uint32_t epoch,
-                          wire_precision precision, int block, const coded_filler& fill);
+// first segment comes from a free slot of `shared` when there is one (the same-host data plane),
+// else from `pool` (reused across iterations). Call on any thread.
+message_ptr build_encoded(net::segment_pool& pool, net::shm_region* shared, std::uint64_t iteration,
+                          std::uint32_t epoch, wire_precision precision, int block,
+                          const coded_filler& fill);
 message_ptr make_heartbeat();
 message_ptr make_shutdown(std::string_view reason);
 message_ptr make_error(core::errc code, std::string_view text);
@@ -79,6 +93,7 @@ struct welcome_info {
   scheme_spec spec;
   std::uint32_t heartbeat_ms = 0;
   wire_precision precision = wire_precision::f64;
+  std::optional<shm_offer> shared_memory;
 };
 // Throws core::input_error when the scheme cannot be built from the fields.
 welcome_info read_welcome(net::wire::Welcome::Reader w);

@@ -50,6 +50,14 @@ struct worker::impl : std::enable_shared_from_this<worker::impl> {
   // The worker's side of the handshake with a secret: await the Challenge, send the
   // authenticated Hello. False (and the worker stopped) when the PS is not the one expected.
   static net::awaitable<bool> authenticate(std::shared_ptr<impl> self, net::channel& ch);
+  // After a Welcome that offers shared memory: a region for this connection's coded vectors,
+  // handed over to the PS; once it took the region, encodes build in it and the channel sends
+  // references. Any failure leaves the connection sending bytes, as before.
+  void start_sharing(const detail::shm_offer& offer);
+  static net::awaitable<void> share_memory(std::shared_ptr<impl> self,
+                                           std::shared_ptr<net::channel> ch,
+                                           detail::shm_offer offer,
+                                           std::shared_ptr<net::shm_region> region);
   void on_message(net::wire::Envelope::Reader e);
 
   // ---- worker.cpp ----
@@ -82,6 +90,8 @@ struct worker::impl : std::enable_shared_from_this<worker::impl> {
   // First segments of the Encoded messages, reused every iteration (built on the pool).
   std::shared_ptr<net::segment_pool> segments_ = net::segment_pool::create(2);
   std::shared_ptr<net::channel> channel_;
+  // The region the PS took on this connection (null: send bytes); encodes build in its slots.
+  std::shared_ptr<net::shm_region> shm_;
   std::uint64_t generation_ = 0;  // connections so far: results of an older one are not sent
   std::map<std::uint64_t, std::shared_ptr<const Eigen::VectorXd>> models_;
   std::map<std::uint64_t, std::vector<std::shared_ptr<const Eigen::VectorXd>>> gradients_;

@@ -52,6 +52,10 @@ struct ps_options {
   // How workers send their coded vectors (told in Welcome); the PS accepts either and decodes in
   // double. f32 halves the uplink bytes for a ~1e-7 relative error of the gradient.
   wire_precision precision = wire_precision::f64;
+  // Offer workers on this host (and network namespace) to build their coded vectors in memory
+  // shared with the PS and send only where they are (net/shared_memory.hpp): the PS then reads
+  // them in place, and no byte of them crosses a socket. Workers of other hosts are unaffected.
+  bool shared_memory = true;
   // Non-empty: workers must prove they hold this secret (HMAC-SHA256 challenge-response,
   // net/auth.hpp) and the PS proves it in return; others are refused.
   std::string secret;
@@ -98,6 +102,9 @@ class parameter_server {
   std::uint16_t port() const noexcept;
   // The dashboard's port once start() has bound it; 0 without a dashboard.
   std::uint16_t dashboard_port() const noexcept;
+  // Regions workers handed over so far (ps_options::shared_memory): one per connection of a
+  // worker on this host that sends its coded vectors through shared memory.
+  std::uint64_t shared_memory_links() const noexcept;
   // A value of a completed iteration for the dashboard and /metrics (e.g. "loss",
   // "accuracy"); call on the executor's thread, e.g. from on_iteration.
   void annotate(std::uint64_t iteration, std::string_view key, double value);

@@ -44,6 +44,10 @@ struct worker_options {
   int max_attempts = 40;
   std::chrono::milliseconds connect_timeout{2000};
   int compute_threads = 1;  // the worker's own pool
+  // When the PS offers it (it runs on this host and in this network namespace), build coded
+  // vectors in memory shared with the PS and send only where they are (net/shared_memory.hpp):
+  // no byte of them crosses a socket. False: always send the bytes.
+  bool shared_memory = true;
   // Straggler injection for experiments: each chunk takes `slowdown` times its compute time (the
   // pool thread sleeps for the difference).
   double slowdown = 1.0;
