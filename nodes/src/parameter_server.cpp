@@ -134,7 +134,7 @@ void parameter_server::impl::execute(ps_machine::action& action,
           if (!a.resume) iteration_start_ = std::chrono::steady_clock::now();
           // The model (d doubles) is serialized once; every channel writes the same frame.
           const auto frame = std::make_shared<const net::outgoing_frame>(
-              detail::make_start_iteration(a.iteration, model_));
+              detail::make_start_iteration(a.iteration, model_, start_segments_.get()));
           for (int w : a.to) {
             const auto& s = workers_.at(static_cast<std::size_t>(w));
             if (s && s->channel->is_open()) s->channel->send(frame);
@@ -182,12 +182,13 @@ void parameter_server::impl::execute(ps_machine::action& action,
 
 void parameter_server::impl::start_decode(ps_machine::decode job) {
   if (stopped_) return;
-  // The heavy math and the optimizer hook run on the pool; the model is a copy the hook updates
-  // there, swapped in on the io thread afterwards, so the io thread never waits.
+  // The heavy math and the optimizer hook run on the pool, so the io thread never waits. The
+  // model goes with them (moved, not copied: nothing on the io thread reads it until the step is
+  // done, since the machine starts no iteration before model_ready) and comes back afterwards.
   // The tracked executor keeps the io loop from running out of work while the pool decodes.
   auto tracked = asio::prefer(ex_, asio::execution::outstanding_work.tracked);
   asio::post(pool_, [self = shared_from_this(), tracked, job = std::move(job),
-                     model = model_]() mutable {
+                     model = std::move(model_)]() mutable {
     std::exception_ptr error;
     double expected = 0.0;
     try {
@@ -206,12 +207,12 @@ void parameter_server::impl::start_decode(ps_machine::decode job) {
     }
     asio::post(tracked, [self = std::move(self), it = job.iteration, stats = std::move(job.stats),
                          model = std::move(model), error, expected]() mutable {
+      self->model_ = std::move(model);
       if (self->stopped_) return;
       if (error) {
         self->finish(error);
         return;
       }
-      self->model_ = std::move(model);
       const auto now = std::chrono::steady_clock::now();
       const auto wall = now - self->iteration_start_;
       self->monitor_.completed(it, stats, std::chrono::duration<double>(wall).count(), expected,

@@ -178,13 +178,14 @@ message_ptr make_welcome(const welcome_fields& f, int worker, const net::mac* ma
   return m;
 }
 
-message_ptr make_start_iteration(std::uint64_t iteration, const Eigen::VectorXd& model) {
-  auto m = new_message();
+message_ptr make_start_iteration(std::uint64_t iteration, const Eigen::VectorXd& model,
+                                 net::segment_pool* pool) {
+  const auto n = static_cast<std::size_t>(model.size());
+  auto m = pool != nullptr ? pool->builder(net::list_message_words(n, sizeof(double)))
+                           : new_message();
   auto s = root(m).initStartIteration();
   s.setIteration(iteration);
-  auto l = s.initModel(static_cast<unsigned>(model.size()));
-  for (unsigned k = 0; k < l.size(); ++k)
-    l.set(k, model(static_cast<Eigen::Index>(k)));
+  std::copy_n(model.data(), n, list_data<double>(s.initModel(static_cast<unsigned>(n))));
   return m;
 }
 

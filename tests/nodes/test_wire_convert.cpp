@@ -138,6 +138,26 @@ TEST_CASE("an encoded message built in place in a pooled segment equals the plai
   CHECK(region->busy() == 0);
 }
 
+TEST_CASE("a model broadcast built in a reused segment carries the same model") {
+  // The PS writes every iteration's StartIteration into one pooled segment; a smaller model
+  // after a bigger one must not keep the bigger one's tail.
+  const auto pool = net::segment_pool::create(1);
+  for (const int d : {3000, 1000, 3000}) {
+    CAPTURE(d);
+    const Eigen::VectorXd model = Eigen::VectorXd::Random(d);
+    const auto pooled = detail::make_start_iteration(7, model, pool.get());
+    const auto plain = detail::make_start_iteration(7, model);
+    const auto a = pooled->getRoot<wire::Envelope>().asReader().getStartIteration();
+    const auto b = plain->getRoot<wire::Envelope>().asReader().getStartIteration();
+    CHECK(a.getIteration() == 7);
+    REQUIRE(a.getModel().size() == static_cast<unsigned>(d));
+    CHECK(detail::read_doubles(a.getModel()) == detail::read_doubles(b.getModel()));
+    // The whole message lies in the pooled segment.
+    CHECK(pooled->getSegmentsForOutput().size() == 1);
+  }
+  CHECK(pool->idle() == 1);
+}
+
 TEST_CASE("the welcome tells the worker the wire precision and defaults to float64") {
   scheme_spec spec;
   spec.kind = coding::scheme_kind::proposed;

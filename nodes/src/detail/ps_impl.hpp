@@ -99,6 +99,8 @@ struct parameter_server::impl : std::enable_shared_from_this<parameter_server::i
   ps_machine machine_;
   detail::welcome_fields welcome_;
   Eigen::VectorXd model_;
+  // The first segment of the StartIteration broadcast, reused every iteration.
+  std::shared_ptr<net::segment_pool> start_segments_ = net::segment_pool::create(1);
   // The decoded gradient, reused every iteration; touched only by the (sequential) decode jobs.
   Eigen::VectorXd gradient_;
   net::tcp::acceptor acceptor_;

@@ -67,7 +67,10 @@ message_ptr make_hello(std::string_view name, const hello_auth* auth = nullptr,
 message_ptr make_challenge(const net::nonce& nonce);
 message_ptr make_welcome(const welcome_fields& fields, int worker, const net::mac* mac = nullptr,
                          const net::shm_listener::token* shm_token = nullptr);
-message_ptr make_start_iteration(std::uint64_t iteration, const Eigen::VectorXd& model);
+// With a pool, the model is written into a reused first segment: a PS broadcasts a d-sized
+// StartIteration every iteration, and a fresh one each time makes the allocator keep more.
+message_ptr make_start_iteration(std::uint64_t iteration, const Eigen::VectorXd& model,
+                                 net::segment_pool* pool = nullptr);
 message_ptr make_progress(std::uint64_t iteration, int chunks_done);
 message_ptr make_encode_and_transmit(std::uint64_t iteration, std::uint32_t epoch,
                                      const coding::state_vector& state);

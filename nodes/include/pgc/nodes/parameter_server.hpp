@@ -113,6 +113,9 @@ class parameter_server {
   // Counters read on the executor's thread.
   std::uint64_t completed() const noexcept;
   bool finished() const noexcept;
+  // The model after the last completed step (the initial one before any). While a step is being
+  // applied on the decode pool (from the decode until on_iteration) the PS holds no model on the
+  // executor: it is empty then. on_iteration, on_done and later calls see it.
   const Eigen::VectorXd& model() const noexcept;
 
   struct impl;
