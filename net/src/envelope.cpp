@@ -103,8 +103,17 @@ std::string problem(wire::Envelope::Reader e) {
         if (offer.getToken().size() != 16) return "welcome: the shared-memory token must be 16 bytes";
         if (auto why = text_problem("welcome: shared-memory socket", offer.getSocket()); !why.empty())
           return why;
-        if (offer.getSocket().size() == 0 || offer.getSocket().size() > 100)
-          return "welcome: the shared-memory socket name must have 1 to 100 characters";
+        // The worker connects to it: a plain name, no NUL or path tricks (found by tests/fuzz: a
+        // name of NUL bytes read as an empty one).
+        const auto name = offer.getSocket();
+        const bool plain = std::all_of(name.begin(), name.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '-' || c == '_' || c == '.';
+        });
+        if (name.size() == 0 || name.size() > 100 || !plain) {
+          return "welcome: the shared-memory socket name must be 1 to 100 letters, digits, '-', "
+                 "'_' or '.'";
+        }
       }
       return welcome_problem(e.getWelcome());
     case which::START_ITERATION:

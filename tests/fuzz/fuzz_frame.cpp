@@ -52,6 +52,11 @@ void read_welcome_as_worker(wire::Welcome::Reader w) {
   try {
     const auto info = nodes::detail::read_welcome(w);
     PGC_FUZZ_CHECK(info.worker == static_cast<int>(w.getWorkerId()));
+    if (info.shared_memory) {
+      // The offer the worker would connect to: a bounded abstract socket name.
+      PGC_FUZZ_CHECK(!info.shared_memory->socket.empty());
+      PGC_FUZZ_CHECK(info.shared_memory->socket.size() <= 100);
+    }
     const auto code = nodes::make_scheme(info.spec);
     PGC_FUZZ_CHECK(code != nullptr);
     PGC_FUZZ_CHECK(code->workers() == static_cast<int>(w.getWorkers()));
@@ -135,6 +140,14 @@ void dispatch(wire::Envelope::Reader e) {
       const std::string text = err.getText();
       PGC_FUZZ_CHECK(text.size() <= 4096);
       static_cast<void>(err.getCode());
+      break;
+    }
+    case wire::Envelope::SHARED: {
+      // The PS's channel resolves it into a frame over the slot (shm_region::read checks the
+      // slot and the size against the region it holds); here: what it reads first.
+      const auto r = e.getShared();
+      PGC_FUZZ_CHECK(r.getWords() > 0);
+      static_cast<void>(r.getSlot());
       break;
     }
     default:

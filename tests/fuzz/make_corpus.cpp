@@ -56,6 +56,12 @@ void frame_seeds(const fs::path& dir) {
   write_message(dir / "shutdown", *nodes::detail::make_shutdown("training finished"));
   write_message(dir / "error",
                 *nodes::detail::make_error(core::errc::stale_iteration, "iteration 3 is over"));
+  // A worker sharing memory with the PS names a slot of its region instead of sending bytes.
+  capnp::MallocMessageBuilder shared;
+  auto reference = shared.initRoot<net::wire::Envelope>().initShared();
+  reference.setSlot(1);
+  reference.setWords(40);
+  write_message(dir / "shared", shared);
 
   // A Welcome per scheme, as the PS builds them.
   const struct {
@@ -87,6 +93,13 @@ void frame_seeds(const fs::path& dir) {
       const auto mac = net::welcome_mac("a fuzzing secret of some length", auth.nonce, ps_nonce, 1);
       write_message(dir / (std::string(s.name) + "_authenticated"),
                     *nodes::detail::make_welcome(f, 1, &mac));
+      // The offer of the same-host data plane, as a PS with shared memory sends it.
+      f.shm_socket = "pgc-ps-00112233445566778899aabbccddeeff";
+      net::shm_listener::token token{};
+      token.fill(5);
+      write_message(dir / (std::string(s.name) + "_shared_memory"),
+                    *nodes::detail::make_welcome(f, 1, nullptr, &token));
+      f.shm_socket.clear();
     }
   }
 

@@ -67,6 +67,28 @@ TEST_CASE("a welcome announcing more chunks than its lists hold is rejected") {
         "welcome: 7 chunks but the assignment lists only 6 entries");
 }
 
+// Found by tests/fuzz: an offer whose socket name was NUL bytes read as an empty name.
+TEST_CASE("a welcome's shared-memory offer needs a plain socket name and a 16-byte token") {
+  const std::uint8_t token[16] = {1, 2, 3};
+  const auto offer = [&](const char* name, std::size_t name_bytes, std::size_t token_bytes) {
+    return welcome_problem([&](wire::Welcome::Builder w) {
+      auto o = w.initSharedMemory();
+      o.setSocket(capnp::Text::Reader(name, name_bytes));
+      o.setToken(capnp::Data::Reader(token, token_bytes));
+    });
+  };
+  CHECK(offer("pgc-ps-0123abcd", 15, 16) == "");
+  const std::string bad_name =
+      "welcome: the shared-memory socket name must be 1 to 100 letters, digits, '-', '_' or '.'";
+  CHECK(offer("\0\0", 2, 16) == bad_name);
+  CHECK(offer("", 0, 16) == bad_name);
+  CHECK(offer("../x", 4, 16) == bad_name);
+  CHECK(offer("a b", 3, 16) == bad_name);
+  const std::string long_name(101, 'a');
+  CHECK(offer(long_name.c_str(), long_name.size(), 16) == bad_name);
+  CHECK(offer("pgc-ps-0123abcd", 15, 15) == "welcome: the shared-memory token must be 16 bytes");
+}
+
 TEST_CASE("an encode and transmit without a state vector is rejected") {
   capnp::MallocMessageBuilder message;
   message.initRoot<wire::Envelope>().initEncodeAndTransmit().setIteration(1);
