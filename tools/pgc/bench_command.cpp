@@ -133,6 +133,10 @@ command add_bench_command(CLI::App& app) {
                               "Channel vs raw socket: 8 MiB frames per timed run")
                   ->capture_default_str(),
               [config](auto& q) { q.channel_frames = config->channel_frames; });
+  overridable(sub->add_option("--channel-repeats", c.channel_repeats,
+                              "Channel vs raw socket: timed repetitions, the best counts")
+                  ->capture_default_str(),
+              [config](auto& q) { q.channel_repeats = config->channel_repeats; });
   overridable(sub->add_option("--gather-workers", c.gather_workers,
                               "Gather: numbers of workers N (the first is the headline)")
                   ->delimiter(',')

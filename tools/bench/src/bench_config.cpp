@@ -46,6 +46,7 @@ void bench_config::validate() const {
   check_positive(decode_workers, "--decode-workers", 1024);
   check_positive(static_cast<long long>(frame_doubles), "--frame-doubles", 1LL << 24);
   check_positive(channel_frames, "--channel-frames", 4096);
+  check_positive(channel_repeats, "--channel-repeats", 1000);
   if (gather_workers.empty() || gather_dims.empty()) {
     throw input_error("--gather-workers and --gather-d must not be empty");
   }
@@ -73,6 +74,7 @@ bench_config bench_config::quick(const bench_config& base) {
   q.encode_d = 100'000;
   q.decode_d = 100'000;
   q.channel_frames = 4;
+  q.channel_repeats = 3;
   q.gather_workers = {8};
   q.gather_dims = {100'000};
   q.gather_iterations = 3;

@@ -209,7 +209,7 @@ void run_channel_bench(const bench_config& config, report& out) {
   double best_raw = best_channel;
   double best_built = best_channel;
   double best_io_built = best_channel;
-  for (int r = 0; r < config.repeats; ++r) {
+  for (int r = 0; r < config.channel_repeats; ++r) {
     best_channel = std::min(best_channel, run_channel(false));
     best_raw = std::min(best_raw, run_raw());
     best_built = std::min(best_built, run_built_off_io());

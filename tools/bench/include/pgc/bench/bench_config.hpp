@@ -30,6 +30,9 @@ struct bench_config {
   // Channel against a raw socket: frames of this many doubles (2^20: 8 MiB), this many per run.
   std::size_t frame_doubles = std::size_t{1} << 20;
   int channel_frames = 16;
+  // Its own repetitions: a loopback transfer on a shared virtual machine spreads by +-10% from
+  // run to run, so the best of 5 still does; the best of 15 settles (about 7 s).
+  int channel_repeats = 15;
 
   // Gather of N encoded vectors of d doubles (ell = 1) over TCP, against MPI. The headline
   // ratios use the first N and the last d.
