@@ -142,3 +142,14 @@ TEST_CASE("resume refuses a checkpoint of another run and a missing one") {
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("learning-rate schedule") != std::string::npos);
 }
+
+TEST_CASE("a checkpoint that cannot be written stops the run with a message naming the file") {
+  // Checkpoints are written on a thread of their own; a failure there still ends the PS with
+  // exit code 2 and the reason, and launch stops the workers.
+  const auto r = run_pgc("launch --workload synthetic --dim 20 --workers 3 --load 2 --iterations 6 "
+                         "--checkpoint-every 1 --checkpoint /nonexistent/dir/params.ckpt");
+  CHECK(r.exit_code != 0);
+  const std::string all = r.out + r.err;
+  CHECK(all.find("cannot write checkpoint '/nonexistent/dir/params.ckpt'") != std::string::npos);
+  CHECK(all.find("ps ended (exit code 2)") != std::string::npos);
+}

@@ -21,6 +21,8 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 
@@ -305,6 +307,11 @@ int run(const ps_cli& o) {
     pending = r;
   };
   nodes::parameter_server* server = nullptr;  // set below; on_iteration runs after start()
+  // Checkpoints are written and fsync'ed on a thread of their own, one after the other: for a
+  // big model that takes long enough that the io thread would miss heartbeats and workers would
+  // drop the PS. A failed write stops the run (rethrown after the loop).
+  boost::asio::thread_pool checkpoint_writer(1);
+  std::exception_ptr checkpoint_failure;
   po.on_iteration = [&](std::uint64_t iteration, const nodes::iteration_stats& stats,
                         std::chrono::steady_clock::duration wall) {
     iteration_record r;
@@ -362,15 +369,30 @@ int run(const ps_cli& o) {
     if (!o.checkpoint.empty() &&
         (done % o.checkpoint_every == 0 || done == o.protocol.iterations)) {
       // The step of `iteration` is applied and the next one has not started: model and
-      // optimizer agree. Written before the next iteration starts, so a crash loses at most
-      // the iterations since the last checkpoint.
-      core::checkpoint c;
-      c.iteration = done;
-      c.model = server->model();
-      c.optimizer_state = opt.state();
-      c.fingerprint = fingerprint;
-      core::write_checkpoint(o.checkpoint, c);
-      server->note("checkpoint of iteration " + std::to_string(done) + " written");
+      // optimizer agree, and this copy of them is what gets written. The file is replaced
+      // atomically (temporary, fsync, rename), so a crash loses at most the iterations since
+      // the last checkpoint that was complete.
+      auto c = std::make_shared<core::checkpoint>();
+      c->iteration = done;
+      c->model = server->model();
+      c->optimizer_state = opt.state();
+      c->fingerprint = fingerprint;
+      boost::asio::post(checkpoint_writer, [&, c] {
+        std::exception_ptr error;
+        try {
+          core::write_checkpoint(o.checkpoint, *c);
+        } catch (...) {
+          error = std::current_exception();
+        }
+        boost::asio::post(io, [&, error, at = c->iteration] {
+          if (error) {
+            if (!checkpoint_failure) checkpoint_failure = error;
+            server->stop();
+          } else {
+            server->note("checkpoint of iteration " + std::to_string(at) + " written");
+          }
+        });
+      });
     }
   };
   std::exception_ptr failure;
@@ -413,6 +435,8 @@ int run(const ps_cli& o) {
   while (!done && io.run_one() > 0) {
   }
   signals.cancel();
+  // The last checkpoint is on disk before the PS says it is done.
+  checkpoint_writer.join();
   // Let the channels drain (Shutdown to every worker) and close; a peer that does not read
   // cannot hold the exit for more than a moment.
   io.run_for(std::chrono::seconds(2));
@@ -420,6 +444,7 @@ int run(const ps_cli& o) {
   if (!o.summary.empty())
     write_summary(o.summary, o, records, max_rel, verified, first_iteration,
                   ps.shared_memory_links());
+  if (checkpoint_failure) std::rethrow_exception(checkpoint_failure);
   if (failure) std::rethrow_exception(failure);
   if (o.verify) {
     std::printf("pgc ps: %zu iterations, max relative error %.2e against the reference, %s\n",
