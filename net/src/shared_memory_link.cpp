@@ -61,15 +61,25 @@ struct deadline {
   asio::steady_timer timer;
 };
 
+// The one message of a hand-over: the token, with room for one descriptor beside it.
+struct token_message {
+  explicit token_message(shm_listener::token& token) : iov{token.data(), token.size()} {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+  }
+  token_message(const token_message&) = delete;
+  token_message& operator=(const token_message&) = delete;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  iovec iov;
+  msghdr msg{};
+};
+
 // Receives the token and the descriptor; -1 (and `why`) when the peer sent something else.
 int receive_fd(local::socket& s, shm_listener::token& token, std::string& why) {
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec iov{token.data(), token.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  token_message m(token);
+  msghdr& msg = m.msg;
   const ssize_t n = ::recvmsg(s.native_handle(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
   int fd = -1;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
@@ -197,21 +207,16 @@ awaitable<void> hand_over_region(std::string name, shm_listener::token token,
   deadline limit(socket, timeout);
   auto [cec] = co_await socket.async_connect(abstract_endpoint(name), use_tuple);
   if (cec) throw std::system_error(cec, "shared memory: connecting to the PS's socket");
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec iov{token.data(), token.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  token_message m(token);
+  cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   const int fd = region->fd();
   std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
   // 16 bytes on a fresh local socket: the send buffer has room, the call does not block.
-  if (::sendmsg(socket.native_handle(), &msg, MSG_NOSIGNAL) != static_cast<ssize_t>(token.size())) {
+  if (::sendmsg(socket.native_handle(), &m.msg, MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(token.size())) {
     throw std::system_error(errno, std::generic_category(), "shared memory: sending the region");
   }
   std::uint8_t answer = refused;
