@@ -290,7 +290,7 @@ welcome_info read_welcome(wire::Welcome::Reader w) {
   info.heartbeat_ms = w.getHeartbeatIntervalMs();
   info.precision = from_wire(w.getWirePrecision());
   if (w.hasSharedMemory()) {
-    // envelope_problem checked the token's size and the socket's length.
+    // envelope_problem checked the token's size and the socket name's length and characters.
     const auto offer = w.getSharedMemory();
     shm_offer o;
     o.socket = offer.getSocket();
