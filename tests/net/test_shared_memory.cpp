@@ -177,6 +177,19 @@ awaitable<std::optional<std::system_error>> read_failure(channel_ptr ch) {
   co_return std::nullopt;
 }
 
+// How a hand-over ended: nullopt when the PS took the region.
+awaitable<std::optional<std::system_error>> hand_over_failure(std::string name,
+                                                              shm_listener::token token,
+                                                              region_ptr region,
+                                                              std::chrono::milliseconds timeout) {
+  try {
+    co_await pgc::net::hand_over_region(std::move(name), token, std::move(region), timeout);
+  } catch (const std::system_error& e) {
+    co_return e;
+  }
+  co_return std::nullopt;
+}
+
 bool mentions(const std::optional<std::system_error>& e, const std::string& text) {
   return e.has_value() && std::string(e->what()).find(text) != std::string::npos;
 }
@@ -813,14 +826,7 @@ TEST_CASE("a listener takes a region handed over with its token and refuses anyt
 
         // The PS says no: the worker hears it.
         seen.answer = "no room for another region";
-        auto failure = co_await [&]() -> awaitable<std::optional<std::system_error>> {
-          try {
-            co_await pgc::net::hand_over_region(listener->name(), token, region, 2s);
-          } catch (const std::system_error& e) {
-            co_return e;
-          }
-          co_return std::nullopt;
-        }();
+        auto failure = co_await hand_over_failure(listener->name(), token, region, 2s);
         REQUIRE(failure.has_value());
         CHECK(failure->code() == errc::protocol_violation);
         CHECK(seen.tokens.size() == 2);  // asked, and it said no
@@ -874,15 +880,8 @@ TEST_CASE("a listener takes a region handed over with its token and refuses anyt
         // Over the listener's size limit.
         {
           const auto big = shm_region::create(1, 1 << 17);  // 1 MiB of slots plus the header
-          const auto refused = co_await [&]() -> awaitable<bool> {
-            try {
-              co_await pgc::net::hand_over_region(listener->name(), token, big, 2s);
-            } catch (const std::system_error&) {
-              co_return true;
-            }
-            co_return false;
-          }();
-          CHECK(refused);
+          const auto refused = co_await hand_over_failure(listener->name(), token, big, 2s);
+          CHECK(refused.has_value());
           CHECK(seen.tokens.size() == 2);
           CHECK(seen.logged("at most 1048576"));
         }
@@ -900,14 +899,7 @@ TEST_CASE("a listener takes a region handed over with its token and refuses anyt
         listener->close();
         co_await asio::post(ex, asio::use_awaitable);
         const auto started = clock_type::now();
-        failure = co_await [&]() -> awaitable<std::optional<std::system_error>> {
-          try {
-            co_await pgc::net::hand_over_region(listener->name(), second, region, 2s);
-          } catch (const std::system_error& e) {
-            co_return e;
-          }
-          co_return std::nullopt;
-        }();
+        failure = co_await hand_over_failure(listener->name(), second, region, 2s);
         REQUIRE(failure.has_value());
         CHECK(failure->code() == std::errc::connection_refused);
         CHECK(clock_type::now() - started < 2s);
@@ -921,19 +913,9 @@ TEST_CASE("handing over a region fails in bounded time when nobody takes it") {
     const auto ex = co_await asio::this_coro::executor;
     const auto region = shm_region::create(1, 64);
     const auto token = pgc::net::random_shm_token();
-    const auto attempt =
-        [&](std::string name,
-            std::chrono::milliseconds timeout) -> awaitable<std::optional<std::system_error>> {
-      try {
-        co_await pgc::net::hand_over_region(std::move(name), token, region, timeout);
-      } catch (const std::system_error& e) {
-        co_return e;
-      }
-      co_return std::nullopt;
-    };
     // No such socket here (another host or network namespace): refused at once.
     auto started = clock_type::now();
-    auto failure = co_await attempt(unused_socket_name(), 2s);
+    auto failure = co_await hand_over_failure(unused_socket_name(), token, region, 2s);
     REQUIRE(failure.has_value());
     CHECK(failure->code() == std::errc::connection_refused);
     CHECK(clock_type::now() - started < 2s);
@@ -942,7 +924,7 @@ TEST_CASE("handing over a region fails in bounded time when nobody takes it") {
     const auto name = unused_socket_name();
     local::acceptor silent(ex, local::endpoint(std::string(1, '\0') + name));
     started = clock_type::now();
-    failure = co_await attempt(name, 200ms);
+    failure = co_await hand_over_failure(name, token, region, 200ms);
     const auto took = clock_type::now() - started;
     REQUIRE(failure.has_value());
     CHECK(mentions(failure, "waiting for the PS's answer"));
