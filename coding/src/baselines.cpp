@@ -21,23 +21,14 @@ constexpr std::array<std::pair<std::string_view, scheme_kind>, 5> k_names{{
 
 }  // namespace
 
+core::name_table<scheme_kind> scheme_kind_names() noexcept { return k_names; }
+
 scheme_kind parse_scheme_kind(std::string_view text) {
-  for (const auto& [name, kind] : k_names) {
-    if (name == text) return kind;
-  }
-  std::string valid;
-  for (const auto& [name, kind] : k_names) {
-    if (!valid.empty()) valid += ", ";
-    valid += name;
-  }
-  throw core::input_error("unknown scheme '" + std::string(text) + "', expected one of: " + valid);
+  return core::parse_name(scheme_kind_names(), text, "scheme");
 }
 
 std::string_view to_string(scheme_kind kind) noexcept {
-  for (const auto& [name, k] : k_names) {
-    if (k == kind) return name;
-  }
-  return "unknown";
+  return core::name_of(scheme_kind_names(), kind);
 }
 
 std::unique_ptr<scheme> make_original(int workers, int load, int ell, std::uint64_t seed) {

@@ -506,27 +506,25 @@ assignment order_local_search(const assignment& tasks, int ell, std::uint64_t se
   return tasks.reordered(std::move(best_lists));
 }
 
+namespace {
+
+constexpr std::array<std::pair<std::string_view, order_kind>, 4> k_order_names{{
+    {"keep", order_kind::keep},
+    {"random", order_kind::random},
+    {"optimal", order_kind::optimal},
+    {"heuristic", order_kind::heuristic},
+}};
+
+}  // namespace
+
+core::name_table<order_kind> order_kind_names() noexcept { return k_order_names; }
+
 order_kind parse_order_kind(std::string_view text) {
-  for (const auto kind :
-       {order_kind::keep, order_kind::random, order_kind::optimal, order_kind::heuristic}) {
-    if (text == to_string(kind)) return kind;
-  }
-  throw input_error("unknown order '" + std::string(text) +
-                    "' (valid: keep, random, optimal, heuristic)");
+  return core::parse_name(order_kind_names(), text, "order");
 }
 
 std::string_view to_string(order_kind kind) noexcept {
-  switch (kind) {
-    case order_kind::keep:
-      return "keep";
-    case order_kind::random:
-      return "random";
-    case order_kind::optimal:
-      return "optimal";
-    case order_kind::heuristic:
-      return "heuristic";
-  }
-  return "unknown";
+  return core::name_of(order_kind_names(), kind);
 }
 
 ordered apply_order(const assignment& tasks, order_kind kind, int ell, std::uint64_t seed) {

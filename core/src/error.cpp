@@ -26,6 +26,10 @@ class category_impl final : public std::error_category {
         return "timed out";
       case errc::protocol_violation:
         return "message not allowed in this state";
+      case errc::mismatched_peer:
+        return "peer with another workload or configuration";
+      case errc::no_free_slot:
+        return "no free worker slot";
     }
     return "unknown pgc error " + std::to_string(value);
   }

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "pgc/coding/assignment.hpp"
+#include "pgc/core/name_table.hpp"
 
 namespace pgc::coding {
 
@@ -42,7 +43,9 @@ assignment order_local_search(const assignment& tasks, int ell, std::uint64_t se
 
 enum class order_kind { keep, random, optimal, heuristic };
 
-// "keep", "random", "optimal", "heuristic"; throws core::input_error otherwise.
+// "keep", "random", "optimal", "heuristic": the one name table of order_kind.
+core::name_table<order_kind> order_kind_names() noexcept;
+// Throws core::input_error listing the names for anything else.
 order_kind parse_order_kind(std::string_view text);
 std::string_view to_string(order_kind kind) noexcept;
 

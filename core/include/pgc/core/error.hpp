@@ -17,6 +17,8 @@ enum class errc {
   unauthenticated,     // a peer that failed the handshake
   timeout,             // a bounded wait ran out
   protocol_violation,  // a message that is well-formed but not allowed now
+  mismatched_peer,     // a peer with another workload or configuration: retrying cannot help
+  no_free_slot,        // every worker slot is held by a connected worker: may heal, retry later
 };
 
 const std::error_category& category() noexcept;
