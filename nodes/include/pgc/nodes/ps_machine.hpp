@@ -13,28 +13,9 @@
 #include "pgc/coding/progress_tracker.hpp"
 #include "pgc/coding/scheme.hpp"
 #include "pgc/core/error.hpp"
+#include "pgc/nodes/protocol_config.hpp"
 
 namespace pgc::nodes {
-
-// When the PS signals EncodeAndTransmit (mirrors wire::Mode).
-enum class signal_mode {
-  exact,        // as soon as the scheme can decode exactly
-  approximate,  // at the deadline, or earlier when exact decoding is possible
-};
-
-// How workers send their coded vectors (mirrors wire::Precision); the PS decodes in double.
-enum class wire_precision {
-  f64,  // exact: the decode matches the single-process reference to rounding (~1e-15)
-  f32,  // half the bytes; each entry rounded to float, ~1e-7 relative error in the gradient
-};
-
-// What the PS does when the workers it still has cannot make an exact step even if they all
-// finish their lists (too many lost for good).
-enum class shortfall_policy {
-  wait,         // say so and wait for workers to (re)join
-  approximate,  // decode approximately from everything the remaining workers can compute
-  stop,         // say so and end the run with an error
-};
 
 struct ps_config {
   std::shared_ptr<const coding::scheme> code;  // required
