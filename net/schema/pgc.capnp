@@ -9,7 +9,8 @@ $Cxx.namespace("pgc::net::wire");
 # Sent in Hello; the PS refuses a worker that speaks another version.
 const protocolVersion :UInt32 = 1;
 
-# Which protocol the cluster runs (DESIGN.md section 1); mirrors coding::scheme_kind.
+# Which protocol the cluster runs (DESIGN.md section 1); the first five coding::scheme_kind values
+# in their order. Welcome.schemeName names every scheme, these included.
 enum Scheme {
   proposed @0;              # Ramamoorthy, Meng, Girimaji: partial work counts
   original @1;              # gradient coding of Tandon et al. / Ye and Abbe for ell > 1
@@ -39,6 +40,15 @@ struct Hello {
   mac @3 :Data;                # HMAC-SHA256(secret, "pgc hello" | Challenge.nonce | nonce | name)
   preferredId @4 :Int32 = -1;  # the worker id it asks for (e.g. its place in a launcher's
                                # straggler profile); granted when free, -1: any
+  workload @5 :List(WorkloadField);  # what the worker's data is (kind, sizes, seeds, digests);
+                                     # a PS with other data refuses it naming the field. Empty:
+                                     # not checked (an embedder that declares none)
+}
+
+# One field of a workload fingerprint, named as the command-line flag that sets it.
+struct WorkloadField {
+  name @0 :Text;   # e.g. "--data-seed"
+  value @1 :Text;  # e.g. "1"
 }
 
 # With a shared secret, the PS's first message on every connection; the worker answers with an
@@ -54,17 +64,19 @@ struct Welcome {
   chunks @2 :UInt32;                # m, number of data chunks
   ell @3 :UInt32;                   # communication factor, 1 <= ell <= N
   dimension @4 :UInt64;             # d, length of the model and of every gradient
-  chunkOrder @5 :List(UInt32);      # L_i, this worker's chunks in processing order (ids < m)
+  chunkOrder @5 :List(UInt32);      # no longer written or read: it repeated assignment[workerId]
+                                    # (ordinals are never reused)
   r @6 :List(Float64);              # R, ell x N, row-major; the decoding matrix of the proposed
                                     # scheme, from which the worker derives its coefficients
   scheme @7 :Scheme;                # protocol the cluster runs
   mode @8 :Mode;                    # exact or approximate signalling
-  heartbeatIntervalMs @9 :UInt32;   # how often the worker sends Heartbeat; the PS drops a worker
-                                    # that stays silent for a few intervals
+  heartbeatIntervalMs @9 :UInt32;   # how often the worker sends Heartbeat (from Welcome on, this
+                                    # and not its own setting); both ends drop a peer silent for
+                                    # heartbeatMisses intervals
   deadlineMs @10 :UInt32;           # approximate mode: T after StartIteration (0 in exact mode);
                                     # informational, the PS enforces it
   assignment @11 :List(List(UInt32));  # L_0..L_{N-1}, every worker's ordered list: S_j(s) needs
-                                       # them all; assignment[workerId] equals chunkOrder
+                                       # them all; assignment[workerId] is this worker's list
   load @12 :UInt32;                 # delta, chunks per worker (original scheme's construction)
   seed @13 :UInt64;                 # seed of the random parts of the code (original scheme's H)
   mac @14 :Data;                    # with a shared secret: HMAC-SHA256(secret, "pgc welcome" |
@@ -73,6 +85,11 @@ struct Welcome {
                                     # ignore it and send float64, which the PS always accepts
   sharedMemory @16 :SharedMemoryOffer;  # set when the PS accepts coded vectors through shared
                                         # memory from workers on its host; absent otherwise
+  heartbeatMisses @17 :UInt32;      # silent heartbeat intervals after which a peer is lost (0
+                                    # from an older PS: the worker keeps its own)
+  schemeName @18 :Text;             # the scheme's one spelling (coding's name table: "proposed",
+                                    # "frc", ...); read instead of `scheme` when set, so a scheme
+                                    # added later needs no enumerant here
 }
 
 # In Welcome: where a worker on the PS's host hands over its shared-memory region

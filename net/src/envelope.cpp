@@ -33,7 +33,8 @@ std::string welcome_problem(wire::Welcome::Reader w) {
   if (ell > n) return "welcome: ell exceeds the number of workers";
   if (w.getWorkerId() >= n) return "welcome: worker id is not below the number of workers";
   const auto r = w.getR();
-  if (r.size() != ell * n) {
+  // R is absent for schemes that do not need it, else ell x N.
+  if (r.size() != 0 && r.size() != ell * n) {
     return "welcome: R has " + std::to_string(r.size()) +
            " entries; ell * N = " + std::to_string(ell * n);
   }
@@ -51,8 +52,6 @@ std::string welcome_problem(wire::Welcome::Reader w) {
     if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) return "a chunk is listed twice";
     return {};
   };
-  const auto order = w.getChunkOrder();
-  if (auto why = chunk_list_problem(order); !why.empty()) return "welcome: chunk order: " + why;
   const auto lists = w.getAssignment();
   if (lists.size() != n) {
     return "welcome: the assignment has " + std::to_string(lists.size()) + " lists for " +
@@ -72,11 +71,6 @@ std::string welcome_problem(wire::Welcome::Reader w) {
     return "welcome: " + std::to_string(m) + " chunks but the assignment lists only " +
            std::to_string(entries) + " entries";
   }
-  const auto own = lists[w.getWorkerId()];
-  bool same = own.size() == order.size();
-  for (std::uint32_t p = 0; same && p < own.size(); ++p)
-    same = own[p] == order[p];
-  if (!same) return "welcome: the chunk order differs from the worker's list in the assignment";
   return {};
 }
 
@@ -89,7 +83,16 @@ std::string problem(wire::Envelope::Reader e) {
           (h.getMac().size() != 0 && h.getMac().size() != 32)) {
         return "hello: nonce and mac must be empty or 32 bytes";
       }
-      return text_problem("hello: worker name", h.getWorkerName());
+      if (auto why = text_problem("hello: worker name", h.getWorkerName()); !why.empty()) return why;
+      // A workload fingerprint is a handful of flags: a long list is not one.
+      if (h.getWorkload().size() > 64) return "hello: more than 64 workload fields";
+      for (const auto field : h.getWorkload()) {
+        if (auto why = text_problem("hello: workload field name", field.getName()); !why.empty())
+          return why;
+        if (auto why = text_problem("hello: workload field value", field.getValue()); !why.empty())
+          return why;
+      }
+      return {};
     }
     case which::CHALLENGE:
       if (e.getChallenge().getNonce().size() != 32) return "challenge: the nonce must be 32 bytes";
@@ -97,6 +100,10 @@ std::string problem(wire::Envelope::Reader e) {
     case which::WELCOME:
       if (e.getWelcome().getMac().size() != 0 && e.getWelcome().getMac().size() != 32) {
         return "welcome: the mac must be empty or 32 bytes";
+      }
+      if (auto why = text_problem("welcome: scheme name", e.getWelcome().getSchemeName());
+          !why.empty()) {
+        return why;
       }
       if (e.getWelcome().hasSharedMemory()) {
         const auto offer = e.getWelcome().getSharedMemory();

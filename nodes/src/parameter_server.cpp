@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -23,49 +24,26 @@ namespace asio = net::asio;
 
 namespace {
 
-ps_config machine_config(const ps_options& opt, std::shared_ptr<const coding::scheme> code) {
-  if (opt.dimension <= 0) throw core::input_error("parameter server: dimension must be positive");
-  if (opt.initial_model.size() != opt.dimension) {
+ps_config machine_config(const ps_options& opt) {
+  try {
+    opt.protocol.validate();
+  } catch (const core::input_error& ex) {
+    throw core::input_error(std::string("parameter server: ") + ex.what());
+  }
+  if (opt.initial_model.size() != opt.protocol.dimension) {
     throw core::input_error("parameter server: the initial model has length " +
                             std::to_string(opt.initial_model.size()) + ", expected " +
-                            std::to_string(opt.dimension));
+                            std::to_string(opt.protocol.dimension));
   }
-  if (opt.heartbeat.count() <= 0 || opt.heartbeat_misses < 1) {
-    throw core::input_error("parameter server: heartbeat interval and misses must be positive");
-  }
-  return ps_config{std::move(code),
-                   opt.mode,
-                   opt.deadline,
-                   opt.dimension,
-                   opt.iterations,
-                   opt.min_workers,
-                   opt.first_iteration_workers,
-                   opt.first_iteration,
-                   opt.on_shortfall};
+  return ps_config{make_scheme(opt.protocol.scheme), opt.protocol, opt.run};
 }
 
-run_info describe_run(const ps_options& opt, const coding::scheme& code) {
-  run_info info;
-  // Unique per process and start: the dashboard resets its charts when it changes.
+// Unique per process and start: the dashboard resets its charts when it changes.
+std::string new_run_id() {
   std::random_device rd;
   char id[32];
   std::snprintf(id, sizeof(id), "%08x%08x", rd(), rd());
-  info.run_id = id;
-  info.scheme = std::string(coding::to_string(opt.spec.kind));
-  info.mode = opt.mode == signal_mode::exact ? "exact" : "approx";
-  info.workers = code.workers();
-  info.chunks = code.chunks();
-  info.ell = code.ell();
-  info.dimension = opt.dimension;
-  info.iterations = opt.iterations;
-  return info;
-}
-
-std::vector<int> list_lengths(const coding::scheme& code) {
-  std::vector<int> out;
-  for (int w = 0; w < code.workers(); ++w)
-    out.push_back(code.tasks().load(w));
-  return out;
+  return id;
 }
 
 }  // namespace
@@ -74,32 +52,21 @@ parameter_server::impl::impl(asio::any_io_executor ex, ps_options opt,
                              asio::thread_pool::executor_type pool)
     : ex_(std::move(ex)),
       opt_(std::move(opt)),
+      log_(opt_.log.child("ps")),
       pool_(std::move(pool)),
-      code_(make_scheme(opt_.spec)),
-      machine_(machine_config(opt_, code_)),
+      machine_(machine_config(opt_)),
+      admission_(machine_.config().code->workers(), net::wire::PROTOCOL_VERSION, opt_.secret,
+                 opt_.fingerprint),
       model_(std::move(opt_.initial_model)),  // the only copy the server keeps
       acceptor_(ex_),
       deadline_(ex_),
-      heartbeat_timer_(ex_),
-      workers_(static_cast<std::size_t>(code_->workers())),
-      names_(static_cast<std::size_t>(code_->workers())),
-      monitor_(describe_run(opt_, *code_), list_lengths(*code_), std::chrono::steady_clock::now()),
+      workers_(static_cast<std::size_t>(machine_.config().code->workers())),
+      monitor_(new_run_id(), machine_.config(), std::chrono::steady_clock::now()),
       publish_timer_(ex_) {
   if (opt_.baseline) monitor_.set_baseline(opt_.baseline->first, opt_.baseline->second);
-  welcome_.spec = opt_.spec;
-  welcome_.code = code_.get();
-  welcome_.mode = opt_.mode;
-  welcome_.dimension = opt_.dimension;
-  welcome_.heartbeat_ms = static_cast<std::uint32_t>(opt_.heartbeat.count());
-  welcome_.deadline_ms = static_cast<std::uint32_t>(opt_.deadline.count());
-  welcome_.precision = opt_.precision;
 }
 
-void parameter_server::impl::log(const std::string& line) const {
-  detail::write_log(opt_.log, "ps: " + line);
-}
-
-void parameter_server::impl::feed(ps_machine::event e, const std::shared_ptr<ps_session>& from) {
+void parameter_server::impl::feed(ps_machine::event e, const std::shared_ptr<detail::ps_session>& from) {
   const auto now = std::chrono::steady_clock::now();
   monitor_.observe(e, machine_, now);
   auto actions = machine_.on(std::move(e));
@@ -111,25 +78,31 @@ void parameter_server::impl::feed(ps_machine::event e, const std::shared_ptr<ps_
 
 void parameter_server::impl::send_to(int worker, detail::message_ptr m) {
   const auto& s = workers_.at(static_cast<std::size_t>(worker));
-  if (s && s->channel->is_open()) s->channel->send(std::move(m));
+  if (s && s->is_open()) s->send(std::move(m));
+}
+
+void parameter_server::impl::send_welcome(int worker) {
+  const auto& s = workers_.at(static_cast<std::size_t>(worker));
+  if (!s) return;
+  std::optional<detail::shm_offer> shm;
+  if (shm_.listener) shm = detail::shm_offer{shm_.listener->name(), s->shm_token};
+  std::optional<net::mac> mac;
+  // With a secret: proves to the worker that this PS holds it too.
+  if (!opt_.secret.empty()) {
+    mac = net::welcome_mac(opt_.secret, s->hello_nonce, s->challenge,
+                           static_cast<std::uint32_t>(worker));
+  }
+  s->send(detail::make_welcome(opt_.protocol, *machine_.config().code, worker,
+                               mac ? &*mac : nullptr, shm ? &*shm : nullptr));
 }
 
 void parameter_server::impl::execute(ps_machine::action& action,
-                                     const std::shared_ptr<ps_session>& from) {
+                                     const std::shared_ptr<detail::ps_session>& from) {
   std::visit(
       [&](auto& a) {
         using T = std::decay_t<decltype(a)>;
         if constexpr (std::is_same_v<T, ps_machine::send_welcome>) {
-          if (opt_.secret.empty()) {
-            const auto& s = workers_.at(static_cast<std::size_t>(a.worker));
-            send_to(a.worker, detail::make_welcome(welcome_, a.worker, nullptr,
-                                                   s ? &s->shm_token : nullptr));
-          } else if (const auto& s = workers_.at(static_cast<std::size_t>(a.worker))) {
-            // Proves to the worker that this PS holds the secret too.
-            const auto mac = net::welcome_mac(opt_.secret, s->hello_nonce, s->challenge,
-                                              static_cast<std::uint32_t>(a.worker));
-            send_to(a.worker, detail::make_welcome(welcome_, a.worker, &mac, &s->shm_token));
-          }
+          send_welcome(a.worker);
         } else if constexpr (std::is_same_v<T, ps_machine::start_iteration>) {
           if (!a.resume) iteration_start_ = std::chrono::steady_clock::now();
           // The model (d doubles) is serialized once; every channel writes the same frame.
@@ -137,7 +110,7 @@ void parameter_server::impl::execute(ps_machine::action& action,
               detail::make_start_iteration(a.iteration, model_, start_segments_.get()));
           for (int w : a.to) {
             const auto& s = workers_.at(static_cast<std::size_t>(w));
-            if (s && s->channel->is_open()) s->channel->send(frame);
+            if (s && s->is_open()) s->send(frame);
           }
         } else if constexpr (std::is_same_v<T, ps_machine::arm_deadline>) {
           // One timer: re-arming cancels the previous wait, whose late firing the machine would
@@ -145,7 +118,7 @@ void parameter_server::impl::execute(ps_machine::action& action,
           deadline_.expires_after(a.after);
           deadline_.async_wait(
               [self = shared_from_this(), it = a.iteration](const boost::system::error_code& ec) {
-                if (!ec && !self->stopped_) self->feed(ps_machine::deadline_fired{it});
+                if (!ec && self->running()) self->feed(ps_machine::deadline_fired{it});
               });
         } else if constexpr (std::is_same_v<T, ps_machine::encode_and_transmit>) {
           for (int w : a.to)
@@ -153,35 +126,37 @@ void parameter_server::impl::execute(ps_machine::action& action,
         } else if constexpr (std::is_same_v<T, ps_machine::decode>) {
           start_decode(std::move(a));
         } else if constexpr (std::is_same_v<T, ps_machine::send_error>) {
-          log("error to worker " + std::to_string(a.worker) + ": " + a.text);
+          log_.warn("error to worker " + std::to_string(a.worker) + ": " + a.text);
           send_to(a.worker, detail::make_error(a.code, a.text));
         } else if constexpr (std::is_same_v<T, ps_machine::close_worker>) {
           auto& s = workers_.at(static_cast<std::size_t>(a.worker));
           if (s) {
-            s->channel->stop();
+            log_.info("closing worker " + std::to_string(a.worker) + " '" + s->name + "'");
+            s->stop();
             s = nullptr;
+            admission_.left(a.worker);
           }
         } else if constexpr (std::is_same_v<T, ps_machine::reject>) {
-          log("rejecting worker " + std::to_string(a.worker) + ": " + a.text);
+          log_.warn("rejecting worker " + std::to_string(a.worker) + ": " + a.text);
           if (from) {
-            from->channel->send(detail::make_error(a.code, a.text));
-            from->channel->stop();
+            from->refuse(a.code, a.text);
             if (from->worker >= 0 && workers_[static_cast<std::size_t>(from->worker)] == from) {
               workers_[static_cast<std::size_t>(from->worker)] = nullptr;
+              admission_.left(from->worker);
             }
           }
         } else if constexpr (std::is_same_v<T, ps_machine::shutdown>) {
           stop(a.reason, a.failure ? std::make_exception_ptr(std::runtime_error(a.reason))
                                    : std::exception_ptr{});
         } else if constexpr (std::is_same_v<T, ps_machine::notice>) {
-          log(a.text);
+          log_.info(a.text);
         }
       },
       action);
 }
 
 void parameter_server::impl::start_decode(ps_machine::decode job) {
-  if (stopped_) return;
+  if (!running()) return;
   // The heavy math and the optimizer hook run on the pool, so the io thread never waits. The
   // model goes with them (moved, not copied: nothing on the io thread reads it until the step is
   // done, since the machine starts no iteration before model_ready) and comes back afterwards.
@@ -195,8 +170,9 @@ void parameter_server::impl::start_decode(ps_machine::decode job) {
       // Decodes run one at a time (the next iteration starts after this one's step), so the
       // gradient buffer is allocated once and decoded into in place.
       auto& gradient = self->gradient_;
-      if (gradient.size() != self->opt_.dimension) gradient.resize(self->opt_.dimension);
-      expected = decode_gradient_into(*self->code_, job, gradient);
+      const int d = self->opt_.protocol.dimension;
+      if (gradient.size() != d) gradient.resize(d);
+      expected = decode_gradient_into(*self->machine_.config().code, job, gradient);
       // The replies are not needed any more: free them before the optimizer step.
       job.coded.clear();
       if (self->opt_.on_gradient) {
@@ -208,9 +184,9 @@ void parameter_server::impl::start_decode(ps_machine::decode job) {
     asio::post(tracked, [self = std::move(self), it = job.iteration, stats = std::move(job.stats),
                          model = std::move(model), error, expected]() mutable {
       self->model_ = std::move(model);
-      if (self->stopped_) return;
+      if (!self->running()) return;
       if (error) {
-        self->finish(error);
+        self->stop("parameter server failed", error);
         return;
       }
       const auto now = std::chrono::steady_clock::now();
@@ -225,34 +201,29 @@ void parameter_server::impl::start_decode(ps_machine::decode job) {
 }
 
 void parameter_server::impl::stop(const std::string& reason, std::exception_ptr error) {
-  if (stopped_) return;
-  stopped_ = true;
-  boost::system::error_code ignored;
-  acceptor_.close(ignored);
-  if (shm_listener_) shm_listener_->close();
-  deadline_.cancel();
-  heartbeat_timer_.cancel();
-  for (auto& s : workers_) {
-    if (!s) continue;
-    s->channel->send(detail::make_shutdown(reason));
-    s->channel->stop();
+  if (state_ == ps_run_state::finished) return;
+  const bool was_running = state_ == ps_run_state::running;
+  state_ = ps_run_state::finished;
+  if (was_running) {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    if (shm_.listener) shm_.listener->close();
+    deadline_.cancel();
+    for (auto& s : workers_) {
+      if (!s) continue;
+      s->send(detail::make_shutdown(reason));
+      s->stop();
+    }
+    for (auto& s : pending_)
+      s->stop();
+    publish_timer_.cancel();
+    if (dashboard_.server) {
+      // The last snapshot shows the finished run to pages still connected; then they see the
+      // server go and reconnect (to the next run on the same port, if any).
+      publish_status(true);
+      dashboard_.server->stop();
+    }
   }
-  for (auto& s : pending_)
-    s->channel->stop();
-  publish_timer_.cancel();
-  if (dashboard_) {
-    // The last snapshot shows the finished run to pages still connected; then they see the
-    // server go and reconnect (to the next run on the same port, if any).
-    publish_status(true);
-    dashboard_->stop();
-  }
-  finish(error);
-}
-
-void parameter_server::impl::finish(std::exception_ptr error) {
-  if (error && !stopped_) stop("parameter server failed");
-  if (done_) return;
-  done_ = true;
   if (opt_.on_done) opt_.on_done(error);
 }
 
@@ -264,15 +235,16 @@ parameter_server::parameter_server(asio::any_io_executor executor, ps_options op
 parameter_server::~parameter_server() {
   // Coroutines may still hold the impl; stopping makes them end at their next wake-up, and the
   // pool is joined after our reference is gone.
-  if (impl_ && impl_->started_) impl_->stop("parameter server destroyed");
+  if (impl_ && impl_->running()) impl_->stop("parameter server destroyed");
   impl_.reset();
   pool_->pool.join();
 }
 
 std::uint16_t parameter_server::start() {
-  if (impl_->started_) return impl_->port_;
-  impl_->started_ = true;
-  impl_->start_accepting();
+  if (impl_->state_ != ps_run_state::created) return impl_->port_;
+  impl_->start_accepting();  // throws before the state changes when binding fails
+  impl_->state_ = ps_run_state::running;
+  impl_->start_services();
   return impl_->port_;
 }
 
@@ -284,10 +256,10 @@ std::uint16_t parameter_server::port() const noexcept {
   return impl_->port_;
 }
 std::uint64_t parameter_server::shared_memory_links() const noexcept {
-  return impl_->shm_links_;
+  return impl_->shm_.links;
 }
 std::uint16_t parameter_server::dashboard_port() const noexcept {
-  return impl_->dashboard_ ? impl_->dashboard_->port() : 0;
+  return impl_->dashboard_.server ? impl_->dashboard_.server->port() : 0;
 }
 
 void parameter_server::annotate(std::uint64_t iteration, std::string_view key, double value) {
@@ -302,7 +274,7 @@ std::uint64_t parameter_server::completed() const noexcept {
   return impl_->machine_.completed();
 }
 bool parameter_server::finished() const noexcept {
-  return impl_->done_;
+  return impl_->state_ == ps_run_state::finished;
 }
 const Eigen::VectorXd& parameter_server::model() const noexcept {
   return impl_->model_;

@@ -20,35 +20,35 @@ void parameter_server::impl::start_dashboard() {
   net::status_server_options so;
   so.listen = *opt_.dashboard;
   so.token = opt_.dashboard_token;
-  so.log = [sink = opt_.log](const std::string& line) { detail::write_log(sink, "ps: " + line); };
+  so.log = [log = log_](const std::string& line) { log.info(line); };
   // A request still in flight when the PS goes must not reach a dead impl.
   so.metrics = [weak = weak_from_this()]() -> std::string {
     const auto self = weak.lock();
     if (!self) return {};
     return self->monitor_.metrics(self->machine_, std::chrono::steady_clock::now());
   };
-  dashboard_ = std::make_unique<net::status_server>(ex_, std::move(so));
-  dashboard_->start();
+  dashboard_.server = std::make_unique<net::status_server>(ex_, std::move(so));
+  dashboard_.server->start();
   publish_status(true);
   schedule_publish();
 }
 
 void parameter_server::impl::publish_status(bool force) {
-  if (!dashboard_) return;
+  if (!dashboard_.server) return;
   const auto now = std::chrono::steady_clock::now();
-  if (!force && monitor_.version() == published_version_ &&
-      now - published_at_ < publish_keepalive) {
+  if (!force && monitor_.version() == dashboard_.published_version &&
+      now - dashboard_.published_at < publish_keepalive) {
     return;
   }
-  published_version_ = monitor_.version();
-  published_at_ = now;
-  dashboard_->publish(monitor_.snapshot(machine_, now));
+  dashboard_.published_version = monitor_.version();
+  dashboard_.published_at = now;
+  dashboard_.server->publish(monitor_.snapshot(machine_, now));
 }
 
 void parameter_server::impl::schedule_publish() {
   publish_timer_.expires_after(publish_interval);
   publish_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-    if (ec || self->stopped_) return;
+    if (ec || !self->running()) return;
     self->publish_status(false);
     self->schedule_publish();
   });

@@ -12,13 +12,13 @@ namespace {
 
 const coding::scheme& checked_code(const ps_config& config) {
   if (!config.code) throw core::input_error("ps_machine: the config has no scheme");
-  if (config.dimension <= 0) throw core::input_error("ps_machine: the dimension must be positive");
+  if (config.protocol.dimension <= 0) throw core::input_error("ps_machine: the dimension must be positive");
   const int n = config.code->workers();
-  if (config.first_iteration_workers < 0 || config.first_iteration_workers > n) {
+  if (config.run.first_iteration_workers < 0 || config.run.first_iteration_workers > n) {
     throw core::input_error("ps_machine: first_iteration_workers must lie in [0, " +
                             std::to_string(n) + "]");
   }
-  if (config.min_workers < 0 || config.min_workers > n) {
+  if (config.run.min_workers < 0 || config.run.min_workers > n) {
     throw core::input_error("ps_machine: min_workers must lie in [0, " + std::to_string(n) + "]");
   }
   return *config.code;
@@ -32,20 +32,20 @@ std::string describe(int worker) {
 
 ps_machine::ps_machine(ps_config config)
     : config_(std::move(config)),
-      block_(coding::block_layout{config_.dimension, checked_code(config_).ell()}.block()),
-      min_workers_(config_.min_workers == 0 ? config_.code->workers() : config_.min_workers),
-      first_workers_(config_.first_iteration_workers == 0 ? min_workers_
-                                                          : config_.first_iteration_workers),
+      block_(coding::block_layout{config_.protocol.dimension, checked_code(config_).ell()}.block()),
+      min_workers_(config_.run.min_workers == 0 ? config_.code->workers() : config_.run.min_workers),
+      first_workers_(config_.run.first_iteration_workers == 0 ? min_workers_
+                                                          : config_.run.first_iteration_workers),
       tracker_(config_.code->tasks(), config_.code->ell()),
       joined_(static_cast<std::size_t>(config_.code->workers()), false),
       in_iteration_(static_cast<std::size_t>(config_.code->workers()), false),
       replies_(static_cast<std::size_t>(config_.code->workers())) {
-  if (config_.iterations && config_.first_iteration > *config_.iterations) {
+  if (config_.run.iterations && config_.run.first_iteration > *config_.run.iterations) {
     throw core::input_error("ps_machine: the first iteration " +
-                            std::to_string(config_.first_iteration) + " lies beyond the " +
-                            std::to_string(*config_.iterations) + " configured iterations");
+                            std::to_string(config_.run.first_iteration) + " lies beyond the " +
+                            std::to_string(*config_.run.iterations) + " configured iterations");
   }
-  current_ = next_ = completed_ = config_.first_iteration;
+  current_ = next_ = completed_ = config_.run.first_iteration;
 }
 
 bool ps_machine::joined(int worker) const {
@@ -119,7 +119,7 @@ void ps_machine::check_shortfall(std::vector<action>& out) {
                            " joined workers cannot give every chunk ell = " +
                            std::to_string(config_.code->ell()) +
                            " copies even if they finish their lists; ";
-  switch (config_.on_shortfall) {
+  switch (config_.run.on_shortfall) {
     case shortfall_policy::wait:
       out.push_back(notice{what + "waiting for workers to join"});
       break;
@@ -292,7 +292,7 @@ void ps_machine::on_event(encoded& e, std::vector<action>& out) {
 }
 
 void ps_machine::on_event(const deadline_fired& e, std::vector<action>& out) {
-  if (config_.mode != signal_mode::approximate || !started_ || e.iteration != current_) return;
+  if (config_.protocol.mode != signal_mode::approximate || !started_ || e.iteration != current_) return;
   if (phase_ != phase::computing && phase_ != phase::awaiting) return;
   // Remembered while awaiting too: after a lost sender the machine re-signals at once.
   deadline_passed_ = true;
@@ -301,7 +301,7 @@ void ps_machine::on_event(const deadline_fired& e, std::vector<action>& out) {
 
 void ps_machine::on_event(const model_ready& e, std::vector<action>& out) {
   if (phase_ != phase::waiting_model || e.iteration != next_) return;
-  if (config_.iterations && e.iteration >= *config_.iterations) {
+  if (config_.run.iterations && e.iteration >= *config_.run.iterations) {
     phase_ = phase::finished;
     out.push_back(shutdown{joined_list(), "training finished"});
     return;
@@ -327,8 +327,8 @@ void ps_machine::try_start(std::vector<action>& out) {
   std::fill(in_iteration_.begin(), in_iteration_.end(), false);
   shortfall_ = false;
   start_workers(joined_list(), false, out);
-  if (config_.mode == signal_mode::approximate) {
-    out.push_back(arm_deadline{current_, config_.deadline});
+  if (config_.protocol.mode == signal_mode::approximate) {
+    out.push_back(arm_deadline{current_, config_.protocol.deadline});
   }
   check_shortfall(out);
 }
@@ -336,11 +336,11 @@ void ps_machine::try_start(std::vector<action>& out) {
 bool ps_machine::may_signal() const {
   if (config_.code->ready(tracker_)) return true;
   // Short of workers and told to go on: once the remaining ones have nothing more to compute.
-  if (shortfall_ && config_.on_shortfall == shortfall_policy::approximate && remaining_done()) {
+  if (shortfall_ && config_.run.on_shortfall == shortfall_policy::approximate && remaining_done()) {
     return !config_.code->senders(tracker_.state()).empty();
   }
   // At the deadline anything goes, as long as somebody has something to send.
-  return config_.mode == signal_mode::approximate && deadline_passed_ &&
+  return config_.protocol.mode == signal_mode::approximate && deadline_passed_ &&
          !config_.code->senders(tracker_.state()).empty();
 }
 
@@ -360,8 +360,8 @@ void ps_machine::signal(std::vector<action>& out) {
   missing_ = static_cast<int>(awaited_.size());
 
   stats_.epochs = signals_;
-  stats_.exact = code.ready(tracker_);
-  stats_.by_deadline = !stats_.exact;
+  stats_.exact = code.exact(tracker_);
+  stats_.by_deadline = !code.ready(tracker_);
   stats_.chunks_processed = tracker_.processed();
   stats_.copies = tracker_.copies();
   stats_.chunks_used = 0;

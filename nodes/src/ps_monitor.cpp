@@ -13,6 +13,9 @@
 
 #include <boost/json.hpp>
 
+#include "pgc/coding/baselines.hpp"
+#include "pgc/core/error.hpp"
+
 namespace pgc::nodes {
 
 namespace json = boost::json;
@@ -66,16 +69,18 @@ std::string format_number(double v) {
 
 }  // namespace
 
-ps_monitor::ps_monitor(run_info info, std::vector<int> assigned, clock::time_point now,
+ps_monitor::ps_monitor(std::string run_id, ps_config config, clock::time_point now,
                        std::size_t history_limit, std::size_t event_limit)
-    : info_(std::move(info)),
+    : run_id_(std::move(run_id)),
+      config_(std::move(config)),
       created_(now),
       history_limit_(std::max<std::size_t>(history_limit, 1)),
       event_limit_(std::max<std::size_t>(event_limit, 1)),
-      workers_(assigned.size()),
       seconds_buckets_(seconds_bounds.size(), 0) {
-  for (std::size_t w = 0; w < assigned.size(); ++w)
-    workers_[w].assigned = assigned[w];
+  if (!config_.code) throw core::input_error("ps_monitor: the config has no scheme");
+  workers_.resize(static_cast<std::size_t>(config_.code->workers()));
+  for (std::size_t w = 0; w < workers_.size(); ++w)
+    workers_[w].assigned = config_.code->tasks().load(static_cast<int>(w));
 }
 
 double ps_monitor::since_start(clock::time_point now) const {
@@ -311,15 +316,15 @@ void ps_monitor::set_baseline(std::string label, std::vector<double> seconds) {
 
 std::string ps_monitor::snapshot(const ps_machine& m, clock::time_point now) const {
   json::object o;
-  o["run_id"] = info_.run_id;
-  o["scheme"] = info_.scheme;
-  o["mode"] = info_.mode;
-  o["n"] = info_.workers;
-  o["m"] = info_.chunks;
-  o["ell"] = info_.ell;
-  o["d"] = info_.dimension;
-  if (info_.iterations) {
-    o["iterations"] = *info_.iterations;
+  o["run_id"] = run_id_;
+  o["scheme"] = coding::to_string(config_.protocol.scheme.kind);
+  o["mode"] = core::name_of(signal_mode_names(), config_.protocol.mode);
+  o["n"] = config_.code->workers();
+  o["m"] = config_.code->chunks();
+  o["ell"] = config_.code->ell();
+  o["d"] = config_.protocol.dimension;
+  if (config_.run.iterations) {
+    o["iterations"] = *config_.run.iterations;
   } else {
     o["iterations"] = nullptr;
   }
@@ -411,8 +416,9 @@ std::string ps_monitor::snapshot(const ps_machine& m, clock::time_point now) con
 
 std::string ps_monitor::metrics(const ps_machine& m, clock::time_point now) const {
   std::ostringstream out;
-  const std::string run = "scheme=\"" + label_value(info_.scheme) + "\",mode=\"" +
-                          label_value(info_.mode) + "\"";
+  const std::string run =
+      "scheme=\"" + label_value(std::string(coding::to_string(config_.protocol.scheme.kind))) +
+      "\",mode=\"" + label_value(std::string(core::name_of(signal_mode_names(), config_.protocol.mode))) + "\"";
   auto metric = [&](const char* name, const char* type, const char* help, double value) {
     out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
         << name << '{' << run << "} " << format_number(value) << '\n';
@@ -424,7 +430,7 @@ std::string ps_monitor::metrics(const ps_machine& m, clock::time_point now) cons
   metric("pgc_epochs_total", "counter", "EncodeAndTransmit signals, re-signals included.",
          static_cast<double>(epochs_total_));
   metric("pgc_approximate_iterations_total", "counter",
-         "Iterations decoded without exact coverage.", static_cast<double>(approximate_total_));
+         "Iterations whose decoded gradient was not exact.", static_cast<double>(approximate_total_));
   metric("pgc_workers_lost_total", "counter", "Workers lost during an iteration.",
          static_cast<double>(workers_lost_total_));
   metric("pgc_connections_refused_total", "counter", "Connections refused at the handshake.",

@@ -9,7 +9,6 @@
 #include <capnp/any.h>
 #include <capnp/message.h>
 
-#include "pgc/coding/proposed.hpp"
 
 namespace pgc::nodes::detail {
 
@@ -55,40 +54,15 @@ void read_list(typename capnp::List<T>::Reader list, std::type_identity_t<std::s
 
 }  // namespace
 
-wire::Scheme to_wire(coding::scheme_kind kind) noexcept {
-  using coding::scheme_kind;
-  switch (kind) {
-    case scheme_kind::proposed:
-      return wire::Scheme::PROPOSED;
-    case scheme_kind::original:
-      return wire::Scheme::ORIGINAL;
-    case scheme_kind::fractional_repetition:
-      return wire::Scheme::FRACTIONAL_REPETITION;
-    case scheme_kind::ignore_stragglers:
-      return wire::Scheme::IGNORE_STRAGGLERS;
-    case scheme_kind::uncoded:
-      return wire::Scheme::UNCODED;
-  }
-  return wire::Scheme::PROPOSED;
-}
+// The wire's Scheme enum lists the first kinds in scheme_kind's order; later kinds travel by
+// name only (Welcome.schemeName).
+static_assert(static_cast<int>(wire::Scheme::UNCODED) ==
+              static_cast<int>(coding::scheme_kind::uncoded));
 
-coding::scheme_kind from_wire(wire::Scheme scheme) noexcept {
-  using coding::scheme_kind;
-  switch (scheme) {
-    case wire::Scheme::PROPOSED:
-      return scheme_kind::proposed;
-    case wire::Scheme::ORIGINAL:
-      return scheme_kind::original;
-    case wire::Scheme::FRACTIONAL_REPETITION:
-      return scheme_kind::fractional_repetition;
-    case wire::Scheme::IGNORE_STRAGGLERS:
-      return scheme_kind::ignore_stragglers;
-    case wire::Scheme::UNCODED:
-      return scheme_kind::uncoded;
-  }
-  // An enumerant from a newer peer: read_welcome's scheme construction rejects nothing here, so
-  // fall back to the one every peer knows; the PS validates its own config.
-  return scheme_kind::proposed;
+wire::Scheme to_wire(coding::scheme_kind kind) noexcept {
+  const auto v = static_cast<int>(kind);
+  return v <= static_cast<int>(wire::Scheme::UNCODED) ? static_cast<wire::Scheme>(v)
+                                                       : wire::Scheme::PROPOSED;
 }
 
 wire::Mode to_wire(signal_mode mode) noexcept {
@@ -113,7 +87,8 @@ void round_to_float(std::span<const double> in, std::span<float> out) noexcept {
     out[k] = static_cast<float>(in[k]);
 }
 
-message_ptr make_hello(std::string_view name, const hello_auth* auth, int preferred_id) {
+message_ptr make_hello(std::string_view name, const hello_auth* auth, int preferred_id,
+                       const core::workload_fingerprint& workload) {
   auto m = new_message();
   auto h = root(m).initHello();
   h.setProtocolVersion(wire::PROTOCOL_VERSION);
@@ -123,7 +98,27 @@ message_ptr make_hello(std::string_view name, const hello_auth* auth, int prefer
     h.setNonce(capnp::Data::Reader(auth->nonce.data(), auth->nonce.size()));
     h.setMac(capnp::Data::Reader(auth->mac.data(), auth->mac.size()));
   }
+  if (!workload.empty()) {
+    auto fields = h.initWorkload(static_cast<unsigned>(workload.fields.size()));
+    for (unsigned k = 0; k < workload.fields.size(); ++k) {
+      fields[k].setName(workload.fields[k].first);
+      fields[k].setValue(workload.fields[k].second);
+    }
+  }
   return m;
+}
+
+admission::hello read_hello(wire::Hello::Reader h, const net::nonce& challenge) {
+  admission::hello out;
+  out.protocol_version = h.getProtocolVersion();
+  out.name = h.getWorkerName();
+  out.preferred_id = h.getPreferredId();
+  for (const auto field : h.getWorkload())
+    out.workload.fields.emplace_back(field.getName(), field.getValue());
+  out.challenge = challenge;
+  out.nonce.assign(h.getNonce().begin(), h.getNonce().end());
+  out.mac.assign(h.getMac().begin(), h.getMac().end());
+  return out;
 }
 
 message_ptr make_challenge(const net::nonce& nonce) {
@@ -132,9 +127,8 @@ message_ptr make_challenge(const net::nonce& nonce) {
   return m;
 }
 
-message_ptr make_welcome(const welcome_fields& f, int worker, const net::mac* mac,
-                         const net::shm_listener::token* shm_token) {
-  const auto& code = *f.code;
+message_ptr make_welcome(const protocol_config& protocol, const coding::scheme& code, int worker,
+                         const net::mac* mac, const shm_offer* shm) {
   const auto& lists = code.tasks().lists();
   const int n = code.workers();
   auto m = new_message();
@@ -143,37 +137,35 @@ message_ptr make_welcome(const welcome_fields& f, int worker, const net::mac* ma
   w.setWorkers(static_cast<std::uint32_t>(n));
   w.setChunks(static_cast<std::uint32_t>(code.chunks()));
   w.setEll(static_cast<std::uint32_t>(code.ell()));
-  w.setDimension(static_cast<std::uint64_t>(f.dimension));
-  const auto& mine = lists[static_cast<std::size_t>(worker)];
-  auto order = w.initChunkOrder(static_cast<unsigned>(mine.size()));
-  for (unsigned p = 0; p < mine.size(); ++p)
-    order.set(p, static_cast<std::uint32_t>(mine[p]));
-  // Only the proposed scheme uses R; the others get the ell = 1 matrix of ones as a placeholder
-  // of the right shape.
-  const auto* proposed = dynamic_cast<const coding::proposed*>(&code);
-  auto r = w.initR(static_cast<unsigned>(code.ell() * n));
-  for (int k = 0; k < code.ell(); ++k) {
-    for (int i = 0; i < n; ++i)
-      r.set(static_cast<unsigned>(k * n + i), proposed ? proposed->r()(k, i) : 1.0);
+  w.setDimension(static_cast<std::uint64_t>(protocol.dimension));
+  // Only schemes that need more than (kind, N, load, ell, seed, lists) send R (the proposed one).
+  if (const auto* r = code.wire_matrix()) {
+    auto list = w.initR(static_cast<unsigned>(r->size()));
+    for (int k = 0; k < r->rows(); ++k) {
+      for (int i = 0; i < r->cols(); ++i)
+        list.set(static_cast<unsigned>(k * r->cols() + i), (*r)(k, i));
+    }
   }
-  w.setScheme(to_wire(f.spec.kind));
-  w.setMode(to_wire(f.mode));
-  w.setHeartbeatIntervalMs(f.heartbeat_ms);
-  w.setDeadlineMs(f.deadline_ms);
+  w.setScheme(to_wire(protocol.scheme.kind));
+  w.setSchemeName(std::string(coding::to_string(protocol.scheme.kind)));
+  w.setMode(to_wire(protocol.mode));
+  w.setHeartbeatIntervalMs(static_cast<std::uint32_t>(protocol.heartbeat.count()));
+  w.setHeartbeatMisses(static_cast<std::uint32_t>(protocol.heartbeat_misses));
+  w.setDeadlineMs(static_cast<std::uint32_t>(protocol.deadline.count()));
   auto all = w.initAssignment(static_cast<unsigned>(lists.size()));
   for (unsigned i = 0; i < lists.size(); ++i) {
     auto l = all.init(i, static_cast<unsigned>(lists[i].size()));
     for (unsigned p = 0; p < lists[i].size(); ++p)
       l.set(p, static_cast<std::uint32_t>(lists[i][p]));
   }
-  w.setLoad(static_cast<std::uint32_t>(f.spec.load));
-  w.setSeed(f.spec.seed);
+  w.setLoad(static_cast<std::uint32_t>(protocol.scheme.load));
+  w.setSeed(protocol.scheme.seed);
   if (mac) w.setMac(capnp::Data::Reader(mac->data(), mac->size()));
-  w.setWirePrecision(to_wire(f.precision));
-  if (!f.shm_socket.empty() && shm_token != nullptr) {
+  w.setWirePrecision(to_wire(protocol.precision));
+  if (shm) {
     auto offer = w.initSharedMemory();
-    offer.setSocket(f.shm_socket);
-    offer.setToken(capnp::Data::Reader(shm_token->data(), shm_token->size()));
+    offer.setSocket(shm->socket);
+    offer.setToken(capnp::Data::Reader(shm->token.data(), shm->token.size()));
   }
   return m;
 }
@@ -287,7 +279,8 @@ welcome_info read_welcome(wire::Welcome::Reader w) {
       w.getLoad() > int_max) {
     throw core::input_error("welcome: a count does not fit in an int");
   }
-  info.heartbeat_ms = w.getHeartbeatIntervalMs();
+  info.heartbeat = std::chrono::milliseconds(w.getHeartbeatIntervalMs());
+  info.heartbeat_misses = static_cast<int>(std::min<std::uint32_t>(w.getHeartbeatMisses(), 1000));
   info.precision = from_wire(w.getWirePrecision());
   if (w.hasSharedMemory()) {
     // envelope_problem checked the token's size and the socket name's length and characters.
@@ -298,7 +291,15 @@ welcome_info read_welcome(wire::Welcome::Reader w) {
     info.shared_memory = std::move(o);
   }
   auto& spec = info.spec;
-  spec.kind = from_wire(w.getScheme());
+  // By name when the PS sent one (an unknown name is an input error), else the enum of older PSs.
+  if (w.hasSchemeName()) {
+    spec.kind = coding::parse_scheme_kind(std::string_view(w.getSchemeName().cStr()));
+  } else {
+    spec.kind = static_cast<coding::scheme_kind>(static_cast<int>(w.getScheme()));
+    if (static_cast<int>(w.getScheme()) > static_cast<int>(wire::Scheme::UNCODED)) {
+      throw core::input_error("welcome: a scheme this worker does not know");
+    }
+  }
   spec.workers = static_cast<int>(w.getWorkers());
   spec.load = static_cast<int>(w.getLoad());
   spec.ell = static_cast<int>(w.getEll());
@@ -313,6 +314,7 @@ welcome_info read_welcome(wire::Welcome::Reader w) {
       spec.lists.push_back(std::move(l));
     }
     const auto r = w.getR();
+    if (r.size() == 0) throw core::input_error("welcome: the proposed scheme needs R");
     Eigen::MatrixXd mat(spec.ell, spec.workers);
     for (int k = 0; k < spec.ell; ++k) {
       for (int i = 0; i < spec.workers; ++i)

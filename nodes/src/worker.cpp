@@ -29,25 +29,28 @@ worker::impl::impl(asio::any_io_executor ex, worker_options opt,
                    asio::thread_pool::executor_type pool)
     : ex_(std::move(ex)),
       opt_(std::move(opt)),
+      log_(opt_.log.child(opt_.name)),
       source_(std::move(source)),
       pool_(std::move(pool)),
       backoff_(ex_),
       delay_timer_(ex_),
-      delay_rng_(opt_.delay_seed) {
+      delay_rng_(opt_.delay_seed),
+      jitter_rng_(std::random_device{}()) {
   if (!source_) throw core::input_error("worker: no gradient source");
   if (opt_.name.empty()) throw core::input_error("worker: empty name");
   if (opt_.heartbeat.count() <= 0 || opt_.heartbeat_misses < 1) {
     throw core::input_error("worker: heartbeat interval and misses must be positive");
   }
   if (!(opt_.slowdown >= 1.0)) throw core::input_error("worker: slowdown must be at least 1");
-}
-
-void worker::impl::log(const std::string& line) const {
-  detail::write_log(opt_.log, opt_.name + ": " + line);
+  if (opt_.reconnect_timeout.count() <= 0) {
+    throw core::input_error("worker: the reconnect timeout must be positive");
+  }
+  session_.heartbeat = opt_.heartbeat;
+  session_.heartbeat_misses = opt_.heartbeat_misses;
 }
 
 void worker::impl::send(detail::message_ptr m) {
-  if (channel_ && channel_->is_open()) channel_->send(std::move(m));
+  if (conn_.channel && conn_.channel->is_open()) conn_.channel->send(std::move(m));
 }
 
 void worker::impl::feed(worker_machine::event e) {
@@ -75,13 +78,14 @@ void worker::impl::execute(worker_machine::action& action) {
           gradients_.erase(a.iteration);
           models_.erase(a.iteration);
         } else if constexpr (std::is_same_v<T, worker_machine::send_error>) {
-          log("error to the ps: " + a.text);
+          log_.warn("error to the ps: " + a.text);
           send(detail::make_error(a.code, a.text));
         } else if constexpr (std::is_same_v<T, worker_machine::stop>) {
-          stopped_ = true;
+          // The PS's Shutdown: the run is over.
+          if (running()) state_ = worker_run_state::stopping;
           backoff_.cancel();
           delay_timer_.cancel();
-          if (channel_) channel_->stop();
+          if (conn_.channel) conn_.channel->stop();
         }
       },
       action);
@@ -94,10 +98,10 @@ void worker::impl::compute(const worker_machine::compute_chunk& job) {
     // Injected crash: the connection drops without a word. The computation below still runs so
     // the machine sees its (now stale) result like after any real loss.
     failed_once_ = true;
-    log("injected failure at iteration " + std::to_string(job.iteration) + " position " +
-        std::to_string(job.position));
-    if (!opt_.reconnect_after_failure) stopped_ = true;
-    if (channel_) channel_->close();
+    log_.warn("injected failure at iteration " + std::to_string(job.iteration) + " position " +
+              std::to_string(job.position));
+    if (!opt_.reconnect_after_failure && running()) state_ = worker_run_state::stopping;
+    if (conn_.channel) conn_.channel->close();
   }
   // Drawn here, on the io thread, so the sequence does not depend on which pool thread runs.
   const double draw = opt_.delay.is_none() ? 0.0 : unit_uniform(delay_rng_);
@@ -123,7 +127,7 @@ void worker::impl::compute(const worker_machine::compute_chunk& job) {
     asio::post(tracked, [self = std::move(self), ticket, error, extra,
                          g = std::shared_ptr<const Eigen::VectorXd>(std::move(g))]() mutable {
       if (error) {
-        self->finish(error);
+        self->fail(error);
         return;
       }
       if (extra.count() <= 0) {
@@ -136,7 +140,7 @@ void worker::impl::compute(const worker_machine::compute_chunk& job) {
       self->delay_timer_.async_wait(
           [self, ticket, g = std::move(g)](const boost::system::error_code&) mutable {
             // Cancelled only by stop(): nothing waits for the chunk any more.
-            if (!self->stopped_) self->chunk_done(ticket, std::move(g));
+            if (self->running()) self->chunk_done(ticket, std::move(g));
           });
     });
   });
@@ -152,7 +156,7 @@ void worker::impl::encode(worker_machine::encode job) {
   auto cols = gradients_[job.iteration];
   if (static_cast<int>(cols.size()) < job.chunks) {
     // The machine only asks for chunks it was told are kept: a bug, not bad input.
-    finish(std::make_exception_ptr(std::logic_error("worker: encode of chunks not kept")));
+    fail(std::make_exception_ptr(std::logic_error("worker: encode of chunks not kept")));
     return;
   }
   cols.resize(static_cast<std::size_t>(job.chunks));
@@ -160,9 +164,10 @@ void worker::impl::encode(worker_machine::encode job) {
   // vector straight into the message's list (rounded tile by tile for float32), and the io
   // thread only queues the finished frame: it stays free to read and write meanwhile.
   auto tracked = asio::prefer(ex_, asio::execution::outstanding_work.tracked);
-  asio::post(pool_, [self = shared_from_this(), tracked, code = code_, worker = worker_id_,
-                     gen = generation_, precision = precision_, segments = segments_,
-                     shm = shm_, d = dimension_, job = std::move(job), cols = std::move(cols)]() mutable {
+  asio::post(pool_, [self = shared_from_this(), tracked, code = session_.code,
+                     worker = session_.worker_id, gen = conn_.generation,
+                     precision = session_.precision, segments = segments_, shm = conn_.shm,
+                     d = session_.dimension, job = std::move(job), cols = std::move(cols)]() mutable {
     std::exception_ptr error;
     // Built in a shared slot, the message goes to the channel as it is (send() turns it into a
     // reference); otherwise the frame is ready here and the io thread only queues it.
@@ -190,15 +195,16 @@ void worker::impl::encode(worker_machine::encode job) {
     asio::post(tracked, [self = std::move(self), gen, message = std::move(message),
                          frame = std::move(frame), error]() mutable {
       if (error) {
-        self->finish(error);
+        self->fail(error);
         return;
       }
       // The PS dropped the old connection's state: its coded vector would be stale there.
-      if (gen == self->generation_ && self->channel_ && self->channel_->is_open()) {
+      auto& ch = self->conn_.channel;
+      if (gen == self->conn_.generation && ch && ch->is_open()) {
         if (frame) {
-          self->channel_->send(std::move(frame));
+          ch->send(std::move(frame));
         } else {
-          self->channel_->send(std::move(message));
+          ch->send(std::move(message));
         }
       }
     });
@@ -206,28 +212,39 @@ void worker::impl::encode(worker_machine::encode job) {
 }
 
 void worker::impl::stop() {
-  if (stopped_) return;
-  stopped_ = true;
+  if (!running()) return;
+  state_ = worker_run_state::stopping;
   backoff_.cancel();
   delay_timer_.cancel();
-  if (channel_) {
+  if (conn_.channel) {
     send(detail::make_shutdown("worker stopping"));
-    channel_->stop();
+    conn_.channel->stop();
   }
 }
 
+void worker::impl::give_up(const std::string& why) {
+  if (state_ == worker_run_state::finished) return;
+  log_.error(why);
+  if (!failure_) failure_ = std::make_exception_ptr(core::input_error(why));
+  state_ = worker_run_state::stopping;
+  backoff_.cancel();
+  delay_timer_.cancel();
+  if (conn_.channel) conn_.channel->stop();
+}
+
+void worker::impl::fail(std::exception_ptr error) {
+  if (state_ == worker_run_state::finished) return;
+  state_ = worker_run_state::stopping;
+  backoff_.cancel();
+  delay_timer_.cancel();
+  if (conn_.channel) conn_.channel->close();
+  detail::spawn_logger{log_, "worker"}(error);
+  finish(error);
+}
+
 void worker::impl::finish(std::exception_ptr error) {
-  if (error) {
-    stopped_ = true;
-    backoff_.cancel();
-    delay_timer_.cancel();
-    if (channel_) channel_->close();
-  }
-  if (done_) return;
-  done_ = true;
-  if (error) {
-    detail::spawn_logger{opt_.log, opt_.name}(error);
-  }
+  if (state_ == worker_run_state::finished) return;
+  state_ = worker_run_state::finished;
   if (opt_.on_done) opt_.on_done(error);
 }
 
@@ -238,14 +255,14 @@ worker::worker(asio::any_io_executor executor, worker_options options,
                                    pool_->pool.get_executor())) {}
 
 worker::~worker() {
-  if (impl_ && impl_->started_) impl_->stop();
+  if (impl_ && impl_->running()) impl_->stop();
   impl_.reset();
   pool_->pool.join();
 }
 
 void worker::start() {
-  if (impl_->started_) return;
-  impl_->started_ = true;
+  if (impl_->state_ != worker_run_state::created) return;
+  impl_->state_ = worker_run_state::running;
   asio::co_spawn(impl_->ex_, impl::connect_loop(impl_), impl_->logged("connect loop"));
 }
 
@@ -253,10 +270,10 @@ void worker::stop() {
   impl_->stop();
 }
 bool worker::finished() const noexcept {
-  return impl_->done_;
+  return impl_->state_ == worker_run_state::finished;
 }
 int worker::worker_id() const noexcept {
-  return impl_->worker_id_;
+  return impl_->session_.worker_id;
 }
 
 }  // namespace pgc::nodes

@@ -203,7 +203,7 @@ cmp -s "$tmp/expected" "$tmp/csv-iterations" || fail "CSV iterations are not 0..
 [ -s "$tmp/run.ckpt" ] || fail "no checkpoint"
 # The PS noticed: w3's connection timed out, once per cut (in cut 2 in the middle of a frame:
 # the PS allows a big frame time for its size, but not silence).
-timeouts=$(grep -c "connection from w3 (worker 3) ended: .*timed out" "$tmp/ps.log")
+timeouts=$(grep -c "worker 3 'w3' left: .*timed out" "$tmp/ps.log")
 [ "$timeouts" -ge 2 ] || fail "the PS timed out on w3 $timeouts times, expected 2"
 lost=$(echo "$summary" | grep -o '"workers_lost":[0-9]*' | cut -d: -f2 | awk '{ s += $1 } END { print s }')
 resignals=$(echo "$summary" | grep -o '"epochs":[0-9]*' | cut -d: -f2 | awk '$1 > 1 { s++ } END { print s + 0 }')

@@ -83,14 +83,14 @@ std::optional<nodes::ps_config> config_from(fuzz::script_reader& in) {
   } catch (const core::input_error&) {
     return std::nullopt;
   }
-  c.mode = (h.flags & 1) ? nodes::signal_mode::approximate : nodes::signal_mode::exact;
-  c.on_shortfall = static_cast<nodes::shortfall_policy>((h.flags >> 1 & 3) % 3);
-  c.deadline = std::chrono::milliseconds(100);
-  c.dimension = 1 + h.dimension % 8;
-  c.min_workers = h.min_workers % (spec.workers + 1);
-  c.first_iteration_workers = h.first_workers % (spec.workers + 1);
-  if (h.flags & 8) c.iterations = h.iterations % 4;
-  c.first_iteration = h.first_iteration % 3;
+  c.protocol.mode = (h.flags & 1) ? nodes::signal_mode::approximate : nodes::signal_mode::exact;
+  c.run.on_shortfall = static_cast<nodes::shortfall_policy>((h.flags >> 1 & 3) % 3);
+  c.protocol.deadline = std::chrono::milliseconds(100);
+  c.protocol.dimension = 1 + h.dimension % 8;
+  c.run.min_workers = h.min_workers % (spec.workers + 1);
+  c.run.first_iteration_workers = h.first_workers % (spec.workers + 1);
+  if (h.flags & 8) c.run.iterations = h.iterations % 4;
+  c.run.first_iteration = h.first_iteration % 3;
   return c;
 }
 
@@ -107,7 +107,7 @@ struct harness {
       : code(config.code), m(config), cfg(std::move(config)) {}
 
   int workers() const { return code->workers(); }
-  int block() const { return coding::block_layout{cfg.dimension, code->ell()}.block(); }
+  int block() const { return coding::block_layout{cfg.protocol.dimension, code->ell()}.block(); }
 
   int worker_from(std::uint8_t b) const { return b % (workers() + 2) - 1; }
 
@@ -243,7 +243,7 @@ struct harness {
     PGC_FUZZ_CHECK(a.iteration == m.iteration());
     for (int w : a.to)
       PGC_FUZZ_CHECK(m.joined(w));
-    PGC_FUZZ_CHECK(!cfg.iterations || a.iteration < *cfg.iterations);
+    PGC_FUZZ_CHECK(!cfg.run.iterations || a.iteration < *cfg.run.iterations);
     if (a.resume) {
       // Back to collecting progress after the sender of a signal was lost.
       PGC_FUZZ_CHECK(b.phase == ps::phase::awaiting);
@@ -261,7 +261,7 @@ struct harness {
     }
     // A new iteration: the one after the last, from waiting_model only.
     PGC_FUZZ_CHECK(b.phase == ps::phase::waiting_model && !a.to.empty());
-    PGC_FUZZ_CHECK(a.iteration == (last_started ? *last_started + 1 : cfg.first_iteration));
+    PGC_FUZZ_CHECK(a.iteration == (last_started ? *last_started + 1 : cfg.run.first_iteration));
     PGC_FUZZ_CHECK(a.iteration == b.completed);
     last_started = a.iteration;
     signal.reset();
@@ -269,7 +269,7 @@ struct harness {
   }
 
   void check(const ps::event&, const before&, const ps::arm_deadline& a) {
-    PGC_FUZZ_CHECK(cfg.mode == nodes::signal_mode::approximate);
+    PGC_FUZZ_CHECK(cfg.protocol.mode == nodes::signal_mode::approximate);
     PGC_FUZZ_CHECK(last_started && a.iteration == *last_started);
   }
 
@@ -315,8 +315,8 @@ struct harness {
         finite = finite && std::isfinite(x);
     }
     // The decode the shell runs on its pool, on what the machine handed over.
-    const auto g = nodes::decode_gradient(*code, a, cfg.dimension);
-    PGC_FUZZ_CHECK(g.gradient.size() == cfg.dimension);
+    const auto g = nodes::decode_gradient(*code, a, cfg.protocol.dimension);
+    PGC_FUZZ_CHECK(g.gradient.size() == cfg.protocol.dimension);
     if (finite) PGC_FUZZ_CHECK(g.gradient.allFinite());
     PGC_FUZZ_CHECK(g.expected_error >= 0);
     signal.reset();
@@ -345,10 +345,10 @@ struct harness {
       PGC_FUZZ_CHECK(m.joined(w));
     // A failure only by the shortfall policy; otherwise the configured iterations are done.
     if (a.failure) {
-      PGC_FUZZ_CHECK(cfg.on_shortfall == nodes::shortfall_policy::stop);
+      PGC_FUZZ_CHECK(cfg.run.on_shortfall == nodes::shortfall_policy::stop);
     } else {
       PGC_FUZZ_CHECK(std::holds_alternative<ps::model_ready>(e));
-      PGC_FUZZ_CHECK(cfg.iterations && m.completed() == *cfg.iterations);
+      PGC_FUZZ_CHECK(cfg.run.iterations && m.completed() == *cfg.run.iterations);
     }
   }
 
@@ -418,9 +418,9 @@ struct harness {
       joined += m.joined(w) ? 1 : 0;
     PGC_FUZZ_CHECK(joined == m.joined_count());
     PGC_FUZZ_CHECK(!m.joined(-1) && !m.joined(workers()));
-    PGC_FUZZ_CHECK(m.completed() == cfg.first_iteration + decoded.size());
-    PGC_FUZZ_CHECK(m.iteration() >= cfg.first_iteration);
-    PGC_FUZZ_CHECK(!cfg.iterations || m.completed() <= *cfg.iterations);
+    PGC_FUZZ_CHECK(m.completed() == cfg.run.first_iteration + decoded.size());
+    PGC_FUZZ_CHECK(m.iteration() >= cfg.run.first_iteration);
+    PGC_FUZZ_CHECK(!cfg.run.iterations || m.completed() <= *cfg.run.iterations);
     PGC_FUZZ_CHECK(m.state().size() == static_cast<std::size_t>(workers()));
     switch (m.current_phase()) {
       case ps::phase::waiting_model:

@@ -2,6 +2,7 @@
 // --write-corpus` reruns this): every message kind as the nodes build it, a Welcome per scheme,
 // a message spread over several segments, and event scripts of whole iterations for the
 // ps_machine target. Usage: pgc_fuzz_corpus <corpus-dir>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -38,6 +39,9 @@ void write_message(const fs::path& file, capnp::MessageBuilder& m) {
 void frame_seeds(const fs::path& dir) {
   fs::create_directories(dir);
   write_message(dir / "hello", *nodes::detail::make_hello("host-3"));
+  write_message(dir / "hello_workload",
+                *nodes::detail::make_hello("host-3", nullptr, 2,
+                                           {{{"--workload", "synthetic"}, {"--data-seed", "1"}}}));
   // The handshake with a shared secret: Challenge, then an authenticated Hello.
   net::nonce ps_nonce{};
   ps_nonce.fill(7);
@@ -81,25 +85,23 @@ void frame_seeds(const fs::path& dir) {
     spec.ell = s.ell;
     spec.seed = 11;
     const auto code = nodes::make_scheme(spec);
-    nodes::detail::welcome_fields f;
-    f.spec = spec;
-    f.code = code.get();
-    f.mode = nodes::signal_mode::approximate;
-    f.dimension = 5;
-    f.heartbeat_ms = 250;
-    f.deadline_ms = 1000;
-    write_message(dir / s.name, *nodes::detail::make_welcome(f, 1));
+    nodes::protocol_config p;
+    p.scheme = spec;
+    p.mode = nodes::signal_mode::approximate;
+    p.dimension = 5;
+    p.heartbeat = std::chrono::milliseconds(250);
+    p.deadline = std::chrono::milliseconds(1000);
+    write_message(dir / s.name, *nodes::detail::make_welcome(p, *code, 1));
     if (s.kind == coding::scheme_kind::proposed) {
       const auto mac = net::welcome_mac("a fuzzing secret of some length", auth.nonce, ps_nonce, 1);
       write_message(dir / (std::string(s.name) + "_authenticated"),
-                    *nodes::detail::make_welcome(f, 1, &mac));
+                    *nodes::detail::make_welcome(p, *code, 1, &mac));
       // The offer of the same-host data plane, as a PS with shared memory sends it.
-      f.shm_socket = "pgc-ps-00112233445566778899aabbccddeeff";
-      net::shm_listener::token token{};
-      token.fill(5);
+      nodes::detail::shm_offer offer;
+      offer.socket = "pgc-ps-00112233445566778899aabbccddeeff";
+      offer.token.fill(5);
       write_message(dir / (std::string(s.name) + "_shared_memory"),
-                    *nodes::detail::make_welcome(f, 1, nullptr, &token));
-      f.shm_socket.clear();
+                    *nodes::detail::make_welcome(p, *code, 1, nullptr, &offer));
     }
   }
 

@@ -35,9 +35,6 @@ inline void fill_welcome(wire::Welcome::Builder w) {
   w.setChunks(3);
   w.setEll(2);
   w.setDimension(10);
-  auto order = w.initChunkOrder(2);
-  order.set(0, 1);
-  order.set(1, 2);
   auto r = w.initR(6);
   for (unsigned i = 0; i < 6; ++i)
     r.set(i, 0.5 * i - 1.25);
@@ -145,9 +142,7 @@ inline void check_message(wire_kind kind, wire::Envelope::Reader e) {
       CHECK(w.getChunks() == 3);
       CHECK(w.getEll() == 2);
       CHECK(w.getDimension() == 10);
-      REQUIRE(w.getChunkOrder().size() == 2);
-      CHECK(w.getChunkOrder()[0] == 1);
-      CHECK(w.getChunkOrder()[1] == 2);
+      CHECK(!w.hasChunkOrder());  // no longer written: assignment[workerId] is the list
       REQUIRE(w.getR().size() == 6);
       for (unsigned i = 0; i < 6; ++i)
         CHECK(w.getR()[i] == 0.5 * i - 1.25);

@@ -69,13 +69,23 @@ Eigen::VectorXd chunk_gradient(std::uint64_t seed, std::uint64_t iteration, int 
   return g;
 }
 
+ps_config machine_config(const run_options& opt, std::shared_ptr<const coding::scheme> code) {
+  ps_config c;
+  c.code = std::move(code);
+  c.protocol.scheme = opt.spec;
+  c.protocol.mode = opt.mode;
+  c.protocol.deadline = std::chrono::milliseconds(50);
+  c.protocol.dimension = opt.dimension;
+  c.run.iterations = opt.iterations;
+  return c;
+}
+
 class cluster {
  public:
   explicit cluster(const run_options& opt)
       : opt_(opt),
         code_(make_scheme(opt.spec)),
-        ps_(ps_config{code_, opt.mode, std::chrono::milliseconds(50), opt.dimension, opt.iterations,
-                      0}),
+        ps_(machine_config(opt, code_)),
         nodes_(static_cast<std::size_t>(code_->workers())),
         rng_(opt.seed),
         stale_rng_(opt.seed ^ 0x9e3779b97f4a7c15ULL) {}

@@ -48,21 +48,23 @@ run_result run_cluster(coding::scheme_kind kind, std::optional<int> failing_work
   boost::asio::io_context io;
   run_result r;
   std::mutex mu;  // on_gradient runs on the decode pool
-  const auto sink = [&](const std::string& line) {
-    const std::lock_guard lock(mu);
-    r.log.push_back(line);
-  };
+  const core::logger sink(
+      [&](core::log_level, std::string_view line) {
+        const std::lock_guard lock(mu);
+        r.log.emplace_back(line);
+      },
+      core::log_level::debug);
 
   ps_options o;
-  o.spec.kind = kind;
-  o.spec.workers = n;
-  o.spec.load = 3;
-  o.spec.ell = 2;
-  o.spec.seed = 42;
-  o.mode = signal_mode::exact;
-  o.dimension = cfg.dimension;
-  o.iterations = 3;
-  o.heartbeat = std::chrono::milliseconds(100);
+  o.protocol.scheme.kind = kind;
+  o.protocol.scheme.workers = n;
+  o.protocol.scheme.load = 3;
+  o.protocol.scheme.ell = 2;
+  o.protocol.scheme.seed = 42;
+  o.protocol.mode = signal_mode::exact;
+  o.protocol.dimension = cfg.dimension;
+  o.run.iterations = 3;
+  o.protocol.heartbeat = std::chrono::milliseconds(100);
   o.initial_model = ps_source->initial_parameters();
   o.log = sink;
   o.on_gradient = [&](std::uint64_t, const Eigen::VectorXd& g, double, Eigen::VectorXd& model) {
@@ -95,7 +97,7 @@ run_result run_cluster(coding::scheme_kind kind, std::optional<int> failing_work
     wo.log = sink;
     wo.on_done = [&](std::exception_ptr e) {
       ++r.workers_done;
-      if (e) sink("worker failed");
+      if (e) sink.error("worker failed");
     };
     // Position 0: the worker is sure to reach it (it crashes as iteration 1 starts); a later
     // position may never be reached if the PS signals before the worker gets there.

@@ -105,7 +105,6 @@ message_ptr make_welcome() {
   w.setChunks(1);
   w.setEll(1);
   w.setDimension(1);
-  w.initChunkOrder(1).set(0, 0);
   w.initR(1).set(0, 1.0);
   auto a = w.initAssignment(1);
   a.init(0, 1).set(0, 0);
@@ -254,19 +253,21 @@ struct cluster {
     reference = std::make_shared<core::least_squares>(cfg);
 
     ps_options o;
-    o.spec.kind = coding::scheme_kind::proposed;
-    o.spec.workers = n;
-    o.spec.load = 2;
-    o.spec.ell = 1;
-    o.spec.seed = 5;
-    o.mode = signal_mode::exact;
-    o.dimension = cfg.dimension;
-    o.min_workers = copt.min_workers;
-    o.first_iteration_workers = copt.first_iteration_workers;
-    o.heartbeat = heartbeat;
-    o.heartbeat_misses = misses;
+    o.protocol.scheme.kind = coding::scheme_kind::proposed;
+    o.protocol.scheme.workers = n;
+    o.protocol.scheme.load = 2;
+    o.protocol.scheme.ell = 1;
+    o.protocol.scheme.seed = 5;
+    o.protocol.mode = signal_mode::exact;
+    o.protocol.dimension = cfg.dimension;
+    o.run.min_workers = copt.min_workers;
+    o.run.first_iteration_workers = copt.first_iteration_workers;
+    o.protocol.heartbeat = heartbeat;
+    o.protocol.heartbeat_misses = misses;
     o.initial_model = reference->initial_parameters();
-    o.log = [this](const std::string& line) { write(line); };
+    o.log = core::logger(
+        [this](core::log_level, std::string_view line) { write(std::string(line)); },
+        core::log_level::debug);
     o.on_gradient = [this](std::uint64_t, const Eigen::VectorXd& g, double,
                            Eigen::VectorXd& model) {
       const Eigen::VectorXd truth = core::full_gradient(*reference, model);
@@ -303,7 +304,9 @@ struct cluster {
     wo.name = name;
     wo.heartbeat = heartbeat;
     wo.delay = options.worker_delay;
-    wo.log = [this](const std::string& line) { write(line); };
+    wo.log = core::logger(
+        [this](core::log_level, std::string_view line) { write(std::string(line)); },
+        core::log_level::debug);
     wo.on_done = [this, name](std::exception_ptr e) {
       if (e) write(name + " failed");
       ++workers_done;
@@ -559,7 +562,7 @@ TEST_CASE("a hello when every worker slot is taken is refused") {
     p->channel->send(make_hello("w3"));
     WAIT_CHECK(p->ended);
     REQUIRE(p->got.size() == 1);
-    CHECK(p->got[0].code == static_cast<std::uint32_t>(core::errc::unknown_peer));
+    CHECK(p->got[0].code == static_cast<std::uint32_t>(core::errc::no_free_slot));
     CHECK(p->got[0].text.find("no free worker slot") != std::string::npos);
     // An empty name is refused too, before any slot is looked at.
     auto s2 = co_await connect_raw(c.port);

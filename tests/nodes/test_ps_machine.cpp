@@ -39,10 +39,10 @@ ps_config proposed_config(signal_mode mode = signal_mode::exact, int ell = 1) {
   spec.seed = 3;
   ps_config c;
   c.code = make_scheme(spec);
-  c.mode = mode;
-  c.deadline = std::chrono::milliseconds(250);
-  c.dimension = 4;
-  c.iterations = 3;
+  c.protocol.mode = mode;
+  c.protocol.deadline = std::chrono::milliseconds(250);
+  c.protocol.dimension = 4;
+  c.run.iterations = 3;
   return c;
 }
 
@@ -70,13 +70,13 @@ std::vector<double> payload(double v, std::size_t n = 4) {
 
 TEST_CASE("the ps rejects a config without a scheme or with a bad dimension") {
   ps_config c = proposed_config();
-  c.dimension = 0;
+  c.protocol.dimension = 0;
   CHECK_THROWS_AS(ps{c}, core::input_error);
   c = proposed_config();
   c.code = nullptr;
   CHECK_THROWS_AS(ps{c}, core::input_error);
   c = proposed_config();
-  c.min_workers = 5;
+  c.run.min_workers = 5;
   CHECK_THROWS_AS(ps{c}, core::input_error);
 }
 
@@ -95,7 +95,7 @@ TEST_CASE("the ps waits for every worker and the model before the first iteratio
 
 TEST_CASE("a configurable minimum of workers starts the run early") {
   auto c = proposed_config();
-  c.min_workers = 2;
+  c.run.min_workers = 2;
   ps m(c);
   m.on(ps::model_ready{0});
   CHECK(all_of<ps::start_iteration>(m.on(ps::worker_joined{1})).empty());
@@ -108,15 +108,15 @@ TEST_CASE("a configurable minimum of workers starts the run early") {
 
 TEST_CASE("the first iteration can wait for the whole cluster while later ones need fewer") {
   auto c = proposed_config();
-  c.min_workers = 2;
-  c.first_iteration_workers = 4;
+  c.run.min_workers = 2;
+  c.run.first_iteration_workers = 4;
   ps m(c);
   m.on(ps::model_ready{0});
   CHECK(all_of<ps::start_iteration>(m.on(ps::worker_joined{1})).empty());
   CHECK(all_of<ps::start_iteration>(m.on(ps::worker_joined{3})).empty());
   CHECK(all_of<ps::start_iteration>(m.on(ps::worker_joined{0})).empty());
   CHECK(one_of<ps::start_iteration>(m.on(ps::worker_joined{2})).to == std::vector<int>{0, 1, 2, 3});
-  c.first_iteration_workers = 5;
+  c.run.first_iteration_workers = 5;
   CHECK_THROWS_AS(ps{c}, pgc::core::input_error);
 }
 
@@ -165,7 +165,7 @@ TEST_CASE("exact mode signals once every chunk has ell copies and decodes from t
 
 TEST_CASE("the run ends with shutdown after the configured iterations") {
   auto c = proposed_config();
-  c.iterations = 1;
+  c.run.iterations = 1;
   ps m = started(c);
   m.on(ps::progress{0, 0, 2});
   m.on(ps::progress{2, 0, 2});
@@ -376,7 +376,7 @@ TEST_CASE("the original code signals at n minus s finishers and waits for exactl
   spec.ell = 1;
   ps_config c;
   c.code = make_scheme(spec);
-  c.dimension = 3;
+  c.protocol.dimension = 3;
   ps m(c);
   m.on(ps::model_ready{0});
   for (int w = 0; w < 4; ++w)
@@ -394,6 +394,37 @@ TEST_CASE("the original code signals at n minus s finishers and waits for exactl
   CHECK(d.from == std::vector<int>{1, 2, 3});
   CHECK(d.stats.chunks_used == 6);
   CHECK(d.stats.chunks_processed == 7);
+}
+
+TEST_CASE("an ignore-stragglers step is exact only when no chunk is missing") {
+  // N = 4, load 2, ell = 1: ignore tolerates one straggler. Ready at three finishers, with a
+  // rescaled sum of three chunks: not exact, though the PS signals without any deadline. With
+  // load 1 it tolerates none and waits for all four: exact.
+  for (const bool all : {false, true}) {
+    scheme_spec spec;
+    spec.kind = coding::scheme_kind::ignore_stragglers;
+    spec.workers = 4;
+    spec.load = all ? 1 : 2;
+    spec.ell = 1;
+    ps_config c;
+    c.code = make_scheme(spec);
+    c.protocol.dimension = 3;
+    ps m(c);
+    m.on(ps::model_ready{0});
+    for (int w = 0; w < 4; ++w)
+      m.on(ps::worker_joined{w});
+    const int finishers = all ? 4 : 3;
+    std::vector<ps::action> last;
+    for (int w = 0; w < finishers; ++w)
+      last = m.on(ps::progress{w, 0, 1});
+    const auto et = one_of<ps::encode_and_transmit>(last);
+    std::vector<ps::action> out;
+    for (int w : c.code->senders(et.state))
+      out = m.on(ps::encoded{w, 0, 0, payload(w, 3)});
+    const auto d = one_of<ps::decode>(out);
+    CHECK(d.stats.exact == all);
+    CHECK_FALSE(d.stats.by_deadline);  // the scheme was ready: no deadline involved
+  }
 }
 
 TEST_CASE("random garbage events never make the ps throw") {
@@ -452,9 +483,9 @@ TEST_CASE("too few workers for an exact step and the wait policy: a notice then 
 
 TEST_CASE("too few workers and the approximate policy: a signal once the rest is done") {
   ps_config c = proposed_config();
-  c.on_shortfall = shortfall_policy::approximate;
-  c.min_workers = 2;
-  c.first_iteration_workers = 4;
+  c.run.on_shortfall = shortfall_policy::approximate;
+  c.run.min_workers = 2;
+  c.run.first_iteration_workers = 4;
   ps m = started(c);
   m.on(ps::worker_lost{0});
   auto a = m.on(ps::worker_lost{1});
@@ -478,7 +509,7 @@ TEST_CASE("too few workers and the approximate policy: a signal once the rest is
 
 TEST_CASE("too few workers and the stop policy: shutdown with a failure") {
   ps_config c = proposed_config();
-  c.on_shortfall = shortfall_policy::stop;
+  c.run.on_shortfall = shortfall_policy::stop;
   ps m = started(c);
   m.on(ps::worker_lost{1});
   const auto a = m.on(ps::worker_lost{2});

@@ -23,7 +23,7 @@ struct rig {
   ps machine;
   ps_monitor monitor;
 
-  rig() : machine(config()), monitor(info(), {2, 2, 2, 2}, now) {}
+  rig() : machine(config()), monitor("run-1", config(), now) {}
 
   static ps_config config() {
     scheme_spec spec;
@@ -33,21 +33,10 @@ struct rig {
     spec.seed = 3;
     ps_config c;
     c.code = make_scheme(spec);
-    c.dimension = 4;
-    c.iterations = 3;
+    c.protocol.scheme = spec;
+    c.protocol.dimension = 4;
+    c.run.iterations = 3;
     return c;
-  }
-  static run_info info() {
-    run_info i;
-    i.run_id = "run-1";
-    i.scheme = "proposed";
-    i.mode = "exact";
-    i.workers = 4;
-    i.chunks = 4;
-    i.ell = 1;
-    i.dimension = 4;
-    i.iterations = 3;
-    return i;
   }
 
   std::vector<ps::action> feed(ps::event e) {
@@ -190,7 +179,7 @@ TEST_CASE("completed iterations carry timings and annotations into history and m
 
 TEST_CASE("history and events stay bounded") {
   ps_monitor::clock::time_point now{};
-  ps_monitor m(rig::info(), {2, 2, 2, 2}, now, 5, 3);
+  ps_monitor m("run-1", rig::config(), now, 5, 3);
   for (std::uint64_t i = 0; i < 50; ++i) {
     m.completed(i, iteration_stats{}, 0.1, 0, now);
     m.note("note " + std::to_string(i), now);

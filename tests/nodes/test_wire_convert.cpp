@@ -1,3 +1,4 @@
+#include <chrono>
 #include <cmath>
 #include <span>
 
@@ -5,6 +6,7 @@
 
 #include "detail/wire_convert.hpp"
 #include "pgc/core/error.hpp"
+#include "pgc/nodes/protocol_config.hpp"
 #include "pgc/nodes/scheme_spec.hpp"
 
 using namespace pgc;
@@ -16,12 +18,12 @@ namespace {
 // The Welcome the PS sends worker 1 of this scheme (d = 5).
 detail::message_ptr welcome_for(const scheme_spec& spec) {
   const auto code = make_scheme(spec);
-  detail::welcome_fields f;
-  f.spec = spec;
-  f.code = code.get();
-  f.dimension = 5;
-  f.heartbeat_ms = 250;
-  return detail::make_welcome(f, 1);
+  protocol_config p;
+  p.scheme = spec;
+  p.dimension = 5;
+  p.heartbeat = std::chrono::milliseconds(250);
+  p.heartbeat_misses = 6;
+  return detail::make_welcome(p, *code, 1);
 }
 
 wire::Welcome::Builder welcome_of(detail::message_ptr& m) {
@@ -42,7 +44,10 @@ TEST_CASE("a worker rebuilds the ps's scheme from its welcome") {
     const auto info = detail::read_welcome(welcome_of(m).asReader());
     CHECK(info.worker == 1);
     CHECK(info.dimension == 5);
-    CHECK(info.heartbeat_ms == 250);
+    CHECK(info.heartbeat == std::chrono::milliseconds(250));  // the PS's, which workers adopt
+    CHECK(info.heartbeat_misses == 6);
+    // R goes on the wire only for the scheme that needs it.
+    CHECK(welcome_of(m).hasR() == (kind == coding::scheme_kind::proposed));
     const auto code = make_scheme(info.spec);
     CHECK(code->workers() == 4);
     CHECK(code->chunks() == 4);
@@ -165,14 +170,13 @@ TEST_CASE("the welcome tells the worker the wire precision and defaults to float
   spec.load = 2;
   spec.ell = 2;
   const auto code = make_scheme(spec);
-  detail::welcome_fields f;
-  f.spec = spec;
-  f.code = code.get();
-  f.dimension = 5;
+  protocol_config p;
+  p.scheme = spec;
+  p.dimension = 5;
   auto plain = welcome_for(spec);
   CHECK(detail::read_welcome(welcome_of(plain).asReader()).precision == wire_precision::f64);
-  f.precision = wire_precision::f32;
-  auto m = detail::make_welcome(f, 1);
+  p.precision = wire_precision::f32;
+  auto m = detail::make_welcome(p, *code, 1);
   CHECK(detail::read_welcome(welcome_of(m).asReader()).precision == wire_precision::f32);
 }
 

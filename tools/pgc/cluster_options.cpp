@@ -1,6 +1,9 @@
 #include "cluster_options.hpp"
 
 #include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 
 #include <CLI/CLI.hpp>
@@ -75,6 +78,55 @@ std::vector<std::string> workload_options::arguments() const {
     a.push_back(init);
   }
   return a;
+}
+
+namespace {
+
+// A cheap digest of a data file: its size and an FNV-1a hash of its bytes. Read once at start.
+std::string file_digest(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "missing";
+  std::uint64_t h = 1469598103934665603ULL;
+  std::uint64_t size = 0;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
+    const auto n = static_cast<std::size_t>(in.gcount());
+    for (std::size_t k = 0; k < n; ++k) {
+      h ^= static_cast<unsigned char>(buf[k]);
+      h *= 1099511628211ULL;
+    }
+    size += n;
+  }
+  char text[48];
+  std::snprintf(text, sizeof(text), "%llu:%016llx", static_cast<unsigned long long>(size),
+                static_cast<unsigned long long>(h));
+  return text;
+}
+
+}  // namespace
+
+core::workload_fingerprint workload_options::fingerprint() const {
+  core::workload_fingerprint f;
+  f.fields.emplace_back("--workload", workload);
+  if (workload == "fashion-mnist") {
+    f.fields.emplace_back("--model", model);
+    if (model == "mlp") f.fields.emplace_back("--hidden", std::to_string(hidden));
+    f.fields.emplace_back("--data-seed", std::to_string(data_seed));
+    f.fields.emplace_back("--train-limit", std::to_string(train_limit));
+    // The training files, whatever directory they were read from.
+    for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"}) {
+      const std::filesystem::path dir(data_dir);
+      const auto gz = dir / (std::string(name) + ".gz");
+      f.fields.emplace_back(name, file_digest(std::filesystem::exists(gz) ? gz : dir / name));
+    }
+    return f;
+  }
+  f.fields.emplace_back("--dim", std::to_string(dim));
+  f.fields.emplace_back("--samples", std::to_string(samples));
+  f.fields.emplace_back("--data-seed", std::to_string(data_seed));
+  f.fields.emplace_back("--noise", exact_text(noise));
+  f.fields.emplace_back("--init", init);
+  return f;
 }
 
 void protocol_options::add_to(CLI::App& app) {

@@ -12,6 +12,7 @@
 #include "pgc/core/dataset.hpp"
 #include "pgc/core/gradient_source.hpp"
 #include "pgc/core/optimizer.hpp"
+#include "pgc/core/workload_fingerprint.hpp"
 #include "pgc/net/endpoint.hpp"
 #include "pgc/nodes/ps_machine.hpp"
 #include "pgc/nodes/scheme_spec.hpp"
@@ -40,6 +41,9 @@ struct workload_options {
 
   void add_to(CLI::App& app);
   std::vector<std::string> arguments() const;
+  // What must match between the PS and its workers (sent in Hello): fields named by their flags,
+  // the training files by a digest of their bytes.
+  core::workload_fingerprint fingerprint() const;
 };
 
 // The protocol, as the PS runs it (and launch forwards it to its PS).

@@ -69,12 +69,6 @@ struct iteration_record {
   nodes::iteration_stats stats;
 };
 
-// "Ready" means the scheme stopped waiting; ignore-stragglers is ready with a rescaled sum, so
-// exactness also needs the error model to say zero (exact decodes give ~1e-30 from rounding).
-bool exact_decode(const nodes::iteration_stats& stats, const iteration_record& r) {
-  return stats.exact && r.expected_error < 1e-18;
-}
-
 // The relative error an exact decode may show against the reference: rounding in double, or
 // with a float32 wire each coded entry rounded to 24 bits (2^-24 ~ 6e-8 relative), a little
 // amplified by the decoding coefficients; measured ~1e-7 (README, "Performance").
@@ -120,7 +114,7 @@ void write_summary(const std::string& path, const ps_cli& o,
     it["iteration"] = r.iteration;
     it["seconds"] = r.seconds;
     it["epochs"] = r.stats.epochs;
-    it["exact"] = exact_decode(r.stats, r);
+    it["exact"] = r.stats.exact;
     it["chunks_used"] = r.stats.chunks_used;
     it["workers_lost"] = r.stats.workers_lost;
     it["shortfall"] = r.stats.shortfall;
@@ -262,23 +256,24 @@ int run(const ps_cli& o) {
   boost::asio::io_context io;
   nodes::ps_options po;
   po.listen = listen;
-  po.spec = spec;
-  po.mode = exact_mode ? nodes::signal_mode::exact : nodes::signal_mode::approximate;
-  po.deadline = std::chrono::milliseconds(static_cast<long>(o.protocol.deadline * 1000));
-  po.dimension = source->dimension();
-  po.iterations = o.protocol.iterations;
-  po.min_workers = o.min_workers;
+  po.protocol.scheme = spec;
+  po.protocol.mode = exact_mode ? nodes::signal_mode::exact : nodes::signal_mode::approximate;
+  po.protocol.deadline = std::chrono::milliseconds(static_cast<long>(o.protocol.deadline * 1000));
+  po.protocol.dimension = source->dimension();
+  po.protocol.heartbeat = std::chrono::milliseconds(o.protocol.heartbeat_ms);
+  po.protocol.precision = precision;
+  po.run.iterations = o.protocol.iterations;
+  po.run.min_workers = o.min_workers;
   // The cluster assembles fully before the first iteration; --min-workers lets it go on after
   // workers are lost for good.
-  po.first_iteration_workers = o.protocol.workers;
-  po.heartbeat = std::chrono::milliseconds(o.protocol.heartbeat_ms);
+  po.run.first_iteration_workers = o.protocol.workers;
+  po.run.first_iteration = first_iteration;
   po.initial_model = initial;
-  po.first_iteration = first_iteration;
-  po.precision = precision;
+  po.fingerprint = o.workload.fingerprint();
   po.shared_memory = !o.protocol.no_shared_memory;
   if (!o.secret_file.empty()) po.secret = net::read_secret_file(o.secret_file);
   po.tls = o.tls;  // checked (files, key against certificate) when the server is built
-  po.on_shortfall = o.protocol.on_shortfall == "approx"  ? nodes::shortfall_policy::approximate
+  po.run.on_shortfall = o.protocol.on_shortfall == "approx"  ? nodes::shortfall_policy::approximate
                     : o.protocol.on_shortfall == "stop" ? nodes::shortfall_policy::stop
                                                         : nodes::shortfall_policy::wait;
   if (!o.dashboard.empty()) po.dashboard = dashboard_endpoint(o.dashboard);
@@ -325,7 +320,7 @@ int run(const ps_cli& o) {
     if (!std::isnan(r.rel_error)) {
       max_rel = std::max(max_rel, r.rel_error);
       // An exact decode in exact mode must match the single-process reference.
-      if (exact_mode && exact_decode(stats, r) && !(r.rel_error <= tolerance)) verified = false;
+      if (exact_mode && stats.exact && !(r.rel_error <= tolerance)) verified = false;
     }
     const int min_copies =
         stats.copies.empty() ? 0 : *std::min_element(stats.copies.begin(), stats.copies.end());
@@ -339,11 +334,11 @@ int run(const ps_cli& o) {
     std::printf(
         "iteration %llu: %.4f s, loss %.6g, epochs %u, %s, chunks used %lld of %lld processed, %s",
         static_cast<unsigned long long>(iteration), r.seconds, r.loss, stats.epochs,
-        exact_decode(stats, r) ? "exact" : "approximate", stats.chunks_used, stats.chunks_processed,
+        stats.exact ? "exact" : "approximate", stats.chunks_used, stats.chunks_processed,
         copies.c_str());
     if (!std::isnan(r.accuracy)) std::printf(", test accuracy %.2f%%", 100.0 * r.accuracy);
     if (!std::isnan(r.rel_error)) std::printf(", rel error %.2e", r.rel_error);
-    if (!exact_decode(stats, r)) std::printf(", expected squared error %.3g", r.expected_error);
+    if (!stats.exact) std::printf(", expected squared error %.3g", r.expected_error);
     if (stats.workers_lost > 0) std::printf(", workers lost %d", stats.workers_lost);
     std::printf("\n");
     std::fflush(stdout);
@@ -351,7 +346,7 @@ int run(const ps_cli& o) {
       auto& f = *csv;
       f << iteration << ',' << r.seconds << ',' << r.loss << ',';
       if (!std::isnan(r.accuracy)) f << r.accuracy;
-      f << ',' << (exact_decode(stats, r) ? 1 : 0) << ',' << stats.epochs << ','
+      f << ',' << (stats.exact ? 1 : 0) << ',' << stats.epochs << ','
         << stats.chunks_used << ',' << stats.chunks_processed << ',' << min_copies << ','
         << stats.workers_lost << ',' << r.expected_error << ',';
       if (!std::isnan(r.rel_error)) f << r.rel_error;

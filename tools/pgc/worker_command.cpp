@@ -33,6 +33,7 @@ struct worker_cli {
   std::uint64_t delay_seed = 0;
   std::string fail_at;
   bool no_reconnect = false;
+  double reconnect_timeout = 600;
   bool no_shared_memory = false;
   int heartbeat_ms = 200;
   int threads = 1;
@@ -85,7 +86,11 @@ int run(const worker_cli& o) {
   wo.tls = o.tls;  // checked (files, key against certificate) when the worker is built
   if (!o.fail_at.empty()) wo.fail_at = parse_fail_at(o.fail_at);
   wo.reconnect_after_failure = !o.no_reconnect;
+  if (!(o.reconnect_timeout > 0)) throw core::input_error("--reconnect-timeout must be positive");
+  wo.reconnect_timeout =
+      std::chrono::milliseconds(static_cast<long long>(o.reconnect_timeout * 1000));
   wo.shared_memory = !o.no_shared_memory;
+  wo.fingerprint = o.workload.fingerprint();
   const auto source = make_workload(o.workload, o.chunks, false).source;
 
   boost::asio::io_context io;
@@ -126,6 +131,10 @@ command add_worker_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--fail-at", o->fail_at, "Crash (drop the connection) at ITERATION:CHUNK");
   sub->add_flag("--no-reconnect", o->no_reconnect, "After --fail-at, exit instead of reconnecting");
+  sub->add_option("--reconnect-timeout", o->reconnect_timeout,
+                  "Seconds to wait for a PS that went away (or is not up yet) before giving up; "
+                  "long enough by default to restart a PS with --resume")
+      ->capture_default_str();
   sub->add_flag("--no-shared-memory", o->no_shared_memory,
                 "Send coded vectors over the socket even when the PS offers shared memory (it "
                 "does to workers on its host)");

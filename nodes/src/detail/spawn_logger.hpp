@@ -4,23 +4,14 @@
 // that escapes a coroutine is logged, never rethrown into the io loop and never lost.
 
 #include <exception>
-#include <functional>
-#include <iostream>
 #include <string>
+
+#include "pgc/core/logger.hpp"
 
 namespace pgc::nodes::detail {
 
-inline void write_log(const std::function<void(const std::string&)>& sink,
-                      const std::string& line) {
-  if (sink) {
-    sink(line);
-  } else {
-    std::cerr << line << '\n';
-  }
-}
-
 struct spawn_logger {
-  std::function<void(const std::string&)> sink;
+  core::logger log;
   std::string what;
 
   void operator()(std::exception_ptr e) const {
@@ -28,9 +19,9 @@ struct spawn_logger {
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& ex) {
-      write_log(sink, what + " ended with an exception: " + ex.what());
+      log.error(what + " ended with an exception: " + ex.what());
     } catch (...) {
-      write_log(sink, what + " ended with an unknown exception");
+      log.error(what + " ended with an unknown exception");
     }
   }
 };

@@ -3,6 +3,7 @@
 // Wire <-> machine conversions for the node shells: builders of every outgoing Envelope and the
 // readers of the incoming ones that carry more than a few integers. Private to nodes/.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -22,6 +23,9 @@
 #include "pgc/net/schema/pgc.capnp.h"
 #include "pgc/net/segment_pool.hpp"
 #include "pgc/net/shared_memory.hpp"
+#include "pgc/core/workload_fingerprint.hpp"
+#include "pgc/nodes/admission.hpp"
+#include "pgc/nodes/protocol_config.hpp"
 #include "pgc/nodes/ps_machine.hpp"
 #include "pgc/nodes/scheme_spec.hpp"
 
@@ -30,25 +34,10 @@ namespace pgc::nodes::detail {
 using message_ptr = std::unique_ptr<capnp::MessageBuilder>;
 
 net::wire::Scheme to_wire(coding::scheme_kind kind) noexcept;
-coding::scheme_kind from_wire(net::wire::Scheme scheme) noexcept;
 net::wire::Mode to_wire(signal_mode mode) noexcept;
 signal_mode from_wire(net::wire::Mode mode) noexcept;
 net::wire::Precision to_wire(wire_precision precision) noexcept;
 wire_precision from_wire(net::wire::Precision precision) noexcept;
-
-// What the PS puts in every Welcome besides the worker id.
-struct welcome_fields {
-  scheme_spec spec;                      // kind, N, load, ell, seed
-  const coding::scheme* code = nullptr;  // lists, m and (proposed) R
-  signal_mode mode = signal_mode::exact;
-  int dimension = 0;
-  std::uint32_t heartbeat_ms = 0;
-  std::uint32_t deadline_ms = 0;
-  wire_precision precision = wire_precision::f64;
-  // Non-empty: the PS's shared-memory socket (net::shm_listener::name()), offered with a token
-  // per connection.
-  std::string shm_socket;
-};
 
 // Where a worker hands over its shared-memory region: the PS's socket and this connection's
 // token (Welcome.sharedMemory).
@@ -63,10 +52,15 @@ struct hello_auth {
   net::mac mac;
 };
 message_ptr make_hello(std::string_view name, const hello_auth* auth = nullptr,
-                       int preferred_id = -1);
+                       int preferred_id = -1, const core::workload_fingerprint& workload = {});
+// What admission needs of a Hello that arrived on a connection that got `challenge`.
+admission::hello read_hello(net::wire::Hello::Reader h, const net::nonce& challenge);
 message_ptr make_challenge(const net::nonce& nonce);
-message_ptr make_welcome(const welcome_fields& fields, int worker, const net::mac* mac = nullptr,
-                         const net::shm_listener::token* shm_token = nullptr);
+// Everything a worker needs to encode on its own: the protocol as the PS runs it, the scheme's
+// lists (and R when it has one), this worker's id; with a secret the PS's proof, on the PS's host
+// the shared-memory offer.
+message_ptr make_welcome(const protocol_config& protocol, const coding::scheme& code, int worker,
+                         const net::mac* mac = nullptr, const shm_offer* shm = nullptr);
 // With a pool, the model is written into a reused first segment: a PS broadcasts a d-sized
 // StartIteration every iteration, and a fresh one each time makes the allocator keep more.
 message_ptr make_start_iteration(std::uint64_t iteration, const Eigen::VectorXd& model,
@@ -94,7 +88,9 @@ struct welcome_info {
   int worker = -1;
   int dimension = 0;
   scheme_spec spec;
-  std::uint32_t heartbeat_ms = 0;
+  // The PS's heartbeat; 0 (an older PS) means the worker's own settings stand.
+  std::chrono::milliseconds heartbeat{0};
+  int heartbeat_misses = 0;
   wire_precision precision = wire_precision::f64;
   std::optional<shm_offer> shared_memory;
 };

@@ -126,14 +126,14 @@ nodes::scheme_spec spec_for(const bench_config& config, int ell) {
     boost::asio::io_context io;
     nodes::ps_options po;
     po.listen = {"127.0.0.1", 0};
-    po.spec = spec_for(config, ell);
-    po.dimension = d;
-    po.iterations = static_cast<std::uint64_t>(config.memory_iterations);
+    po.protocol.scheme = spec_for(config, ell);
+    po.protocol.dimension = d;
+    po.run.iterations = static_cast<std::uint64_t>(config.memory_iterations);
     po.initial_model = Eigen::VectorXd::Zero(d);
     po.on_gradient = [](std::uint64_t, const Eigen::VectorXd& g, double, Eigen::VectorXd& model) {
       model -= 1e-3 * g;
     };
-    po.log = [](const std::string&) {};
+    po.log = core::logger({}, core::log_level::off);
     bool done = false;
     std::exception_ptr failure;
     po.on_done = [&](std::exception_ptr e) {
@@ -195,7 +195,7 @@ std::optional<child_report> measure(const bench_config& config, int ell, std::st
       wo.connect = {"127.0.0.1", port};
       wo.name = "memory-bench-" + std::to_string(i);
       wo.preferred_id = i;
-      wo.log = [](const std::string&) {};
+      wo.log = core::logger({}, core::log_level::off);
       wo.on_done = [&](std::exception_ptr) { ++finished; };
       workers.push_back(std::make_unique<nodes::worker>(io.get_executor(), wo, source));
       workers.back()->start();

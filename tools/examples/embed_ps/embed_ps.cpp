@@ -77,12 +77,12 @@ int main(int argc, char** argv) {
 
   pgc::nodes::ps_options options;
   options.listen = {"127.0.0.1", static_cast<std::uint16_t>(port)};
-  options.spec.kind = pgc::coding::scheme_kind::proposed;
-  options.spec.workers = workers;
-  options.spec.load = 2;  // every chunk on two workers: one straggler per chunk costs nothing
-  options.spec.ell = 1;
-  options.dimension = k_dim;
-  options.iterations = k_iterations;
+  options.protocol.scheme.kind = pgc::coding::scheme_kind::proposed;
+  options.protocol.scheme.workers = workers;
+  options.protocol.scheme.load = 2;  // every chunk on two workers: one straggler per chunk costs nothing
+  options.protocol.scheme.ell = 1;
+  options.protocol.dimension = k_dim;
+  options.run.iterations = k_iterations;
   options.initial_model = Eigen::VectorXd::Zero(k_dim);
   // On the decode pool, one iteration at a time: check, then step on the mean loss.
   std::atomic<double> worst_error{0};

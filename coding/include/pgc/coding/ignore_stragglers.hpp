@@ -18,6 +18,10 @@ class ignore_stragglers final : public scheme {
   bool ready(const progress_tracker& progress) const override {
     return progress.finished() >= workers() - stragglers_;
   }
+  // A rescaled sum is g only when no chunk is missing.
+  bool exact(const progress_tracker& progress) const override {
+    return progress.finished() == workers();
+  }
   int used(int worker, const state_vector& s) const override;
   Eigen::MatrixXd encoding(int worker, const state_vector& s) const override;
   // N / F for each of the F replies that carry a result.

@@ -23,6 +23,7 @@ class proposed final : public scheme {
 
   std::string_view name() const noexcept override { return "proposed"; }
   const Eigen::MatrixXd& r() const noexcept { return r_; }
+  const Eigen::MatrixXd* wire_matrix() const noexcept override { return &r_; }
 
   bool ready(const progress_tracker& progress) const override { return progress.covered(); }
   int used(int worker, const state_vector& s) const override;

@@ -43,8 +43,19 @@ class scheme {
   int workers() const noexcept { return tasks_.workers(); }
   int chunks() const noexcept { return tasks_.chunks(); }
 
-  // Exact decoding is possible from this progress (the PS may signal EncodeAndTransmit).
+  // The scheme stops waiting at this progress: the PS may signal EncodeAndTransmit.
   virtual bool ready(const progress_tracker& progress) const = 0;
+
+  // Decoding the senders' replies at this progress gives g itself (up to rounding). For every
+  // scheme but ignore-stragglers this is ready(); that one is ready with a rescaled partial sum
+  // and exact only when every worker replied. What summaries, CSV, dashboard and /metrics call
+  // an exact step.
+  virtual bool exact(const progress_tracker& progress) const { return ready(progress); }
+
+  // What a worker needs, besides (kind, N, load, ell, seed, lists), to rebuild this scheme from
+  // Welcome: the ell x N matrix R of the proposed scheme; null for the schemes whose
+  // construction those fields fix.
+  virtual const Eigen::MatrixXd* wire_matrix() const noexcept { return nullptr; }
 
   // How many chunks at the head of worker's list its coded vector covers at state s; 0 means
   // the worker sends nothing.

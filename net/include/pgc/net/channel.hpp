@@ -124,6 +124,11 @@ class channel : public std::enable_shared_from_this<channel> {
   void accept_shared_memory(std::shared_ptr<shm_region> region);
   bool shares_memory() const noexcept { return shm_out_ != nullptr || shm_in_ != nullptr; }
 
+  // Applies to reads from the next one on (e.g. once the peer has told its heartbeat interval).
+  void set_read_timeout(std::chrono::milliseconds timeout) noexcept {
+    options_.read_timeout = timeout;
+  }
+
   bool is_open() const noexcept { return !closed_; }
   bool is_tls() const noexcept { return tls_ != nullptr; }
   // Why the channel closed: is_aborted() after close() or stop(), is_end_of_stream() when the

@@ -14,11 +14,12 @@
 #include <Eigen/Core>
 #include <boost/asio/any_io_executor.hpp>
 
+#include "pgc/core/logger.hpp"
+#include "pgc/core/workload_fingerprint.hpp"
 #include "pgc/net/endpoint.hpp"
-#include "pgc/net/frame_limits.hpp"
 #include "pgc/net/tls_options.hpp"
 #include "pgc/nodes/ps_machine.hpp"
-#include "pgc/nodes/scheme_spec.hpp"
+#include "pgc/nodes/protocol_config.hpp"
 
 namespace pgc::nodes {
 
@@ -27,31 +28,17 @@ struct ps_pool;
 
 struct ps_options {
   net::endpoint listen{"127.0.0.1", 0};  // port 0: any free port, see parameter_server::port()
-  scheme_spec spec;                      // the scheme every worker rebuilds from Welcome
-  signal_mode mode = signal_mode::exact;
-  std::chrono::milliseconds deadline{0};  // approximate mode
-  int dimension = 0;                      // d
-  std::optional<std::uint64_t> iterations;
-  int min_workers = 0;              // joined workers needed to start an iteration; 0 means all N
-  int first_iteration_workers = 0;  // ... the first iteration; 0 means min_workers
-  // Resuming from a checkpoint: the iteration to start with (initial_model is its model).
-  std::uint64_t first_iteration = 0;
-  // Too few workers left for an exact step: wait, decode approximately, or stop with an error.
-  shortfall_policy on_shortfall = shortfall_policy::wait;
+  // The protocol, handed as is to the machine, to every Welcome and to the monitor.
+  protocol_config protocol;
+  run_config run;
+  // Workers whose Hello carries another workload are refused with the differing field.
+  core::workload_fingerprint fingerprint;
   // The live dashboard (net::status_server): HTTP + WebSocket on this address when set.
   std::optional<net::endpoint> dashboard;
   std::string dashboard_token;  // non-empty: every dashboard request must carry it
   // Shown on the dashboard beside this run's times: a comparison run's label and iteration
   // times (e.g. original gradient coding run before).
   std::optional<std::pair<std::string, std::vector<double>>> baseline;
-  // Sent to workers in Welcome and by the PS itself; a peer silent for `heartbeat_misses`
-  // intervals is lost.
-  std::chrono::milliseconds heartbeat{200};
-  int heartbeat_misses = 4;
-  net::frame_limits limits;
-  // How workers send their coded vectors (told in Welcome); the PS accepts either and decodes in
-  // double. f32 halves the uplink bytes for a ~1e-7 relative error of the gradient.
-  wire_precision precision = wire_precision::f64;
   // Offer workers on this host (and network namespace) to build their coded vectors in memory
   // shared with the PS and send only where they are (net/shared_memory.hpp): the PS then reads
   // them in place, and no byte of them crosses a socket. Workers of other hosts are unaffected.
@@ -76,8 +63,8 @@ struct ps_options {
   // Called once on the io thread when the server has finished: null after the configured
   // iterations (or stop()), else the error that ended it.
   std::function<void(std::exception_ptr)> on_done;
-  // Log lines (one per call, without newline); std::cerr when empty.
-  std::function<void(const std::string&)> log;
+  // Where the server's lines go, prefixed "ps: " (core::logger's default: stderr, info and up).
+  core::logger log;
 };
 
 // The parameter server a service embeds (DESIGN.md section 2): accepts worker connections,

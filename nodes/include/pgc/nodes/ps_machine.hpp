@@ -17,28 +17,18 @@
 
 namespace pgc::nodes {
 
+// What the machine runs: the scheme built from protocol.scheme, the protocol (mode, deadline and
+// d are the machine's; the rest rides along for the shell) and the run's bounds.
 struct ps_config {
   std::shared_ptr<const coding::scheme> code;  // required
-  signal_mode mode = signal_mode::exact;
-  // Approximate mode: how long after StartIteration the PS signals with whatever it has. The
-  // machine only echoes it in arm_deadline; the shell owns the clock.
-  std::chrono::milliseconds deadline{0};
-  int dimension = 0;                        // d, > 0
-  std::optional<std::uint64_t> iterations;  // nullopt: run until stopped
-  int min_workers = 0;                      // joined workers needed to start; 0 means all N
-  // Joined workers needed to start the first iteration (0: min_workers), so a cluster can
-  // assemble fully and then carry on without workers lost for good.
-  int first_iteration_workers = 0;
-  // The first iteration to run: 0, or the iteration after a checkpoint when resuming. The
-  // iterations before it count as completed.
-  std::uint64_t first_iteration = 0;
-  shortfall_policy on_shortfall = shortfall_policy::wait;
+  protocol_config protocol;
+  run_config run;
 };
 
 // Time-free counters of one iteration, for logs, the dashboard and `--summary`.
 struct iteration_stats {
   std::uint32_t epochs = 0;        // EncodeAndTransmit signals (1 + re-signals after a loss)
-  bool exact = false;              // the scheme could decode exactly at the final signal
+  bool exact = false;              // the decode at the final signal is exact (scheme::exact)
   bool by_deadline = false;        // signalled without exact readiness (deadline or shortfall)
   bool shortfall = false;          // too few workers for an exact step (shortfall_policy)
   long long chunks_processed = 0;  // sum of the signalled state vector

@@ -13,18 +13,6 @@
 
 namespace pgc::nodes {
 
-// What a run is, for the dashboard header and the metrics labels.
-struct run_info {
-  std::string run_id;  // unique per PS process: the page resets its charts when it changes
-  std::string scheme;
-  std::string mode;
-  int workers = 0;  // N
-  int chunks = 0;   // m
-  int ell = 1;
-  int dimension = 0;
-  std::optional<std::uint64_t> iterations;
-};
-
 // The parameter server's observable status (the dashboard's snapshot and the Prometheus
 // metrics), kept beside the ps_machine: the shell shows it every event it feeds the machine and
 // every action the machine returns, and the monitor derives per-worker status, slowness,
@@ -61,7 +49,9 @@ class ps_monitor {
   };
 
   // `assigned[w]`: the length of worker w's list.
-  ps_monitor(run_info info, std::vector<int> assigned, clock::time_point now,
+  // `config` is the machine's, as is: the header, the labels and the list lengths come from it.
+  // `run_id` is unique per PS process: the page resets its charts when it changes.
+  ps_monitor(std::string run_id, ps_config config, clock::time_point now,
              std::size_t history_limit = 500, std::size_t event_limit = 200);
 
   // The shell accepted a Hello from `name` as this worker (before feeding worker_joined).
@@ -99,7 +89,8 @@ class ps_monitor {
   worker_status* find(int worker);
   double since_start(clock::time_point now) const;
 
-  run_info info_;
+  std::string run_id_;
+  ps_config config_;
   clock::time_point created_;
   std::size_t history_limit_;
   std::size_t event_limit_;

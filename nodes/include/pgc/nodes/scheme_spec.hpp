@@ -1,33 +1,12 @@
 #pragma once
 
-#include <cstdint>
-#include <memory>
-#include <optional>
-#include <vector>
+// The scheme a cluster runs, as nodes name it: coding's spec and factory (coding/scheme_spec.hpp).
 
-#include <Eigen/Core>
-
-#include "pgc/coding/assignment.hpp"
-#include "pgc/coding/baselines.hpp"
-#include "pgc/coding/scheme.hpp"
+#include "pgc/coding/scheme_spec.hpp"
 
 namespace pgc::nodes {
 
-// What both ends need to build the same scheme: the fields of Welcome (and of the PS config).
-struct scheme_spec {
-  coding::scheme_kind kind = coding::scheme_kind::proposed;
-  int workers = 0;  // N
-  int load = 1;     // delta: the classic schemes' construction; ignore tolerates load - ell
-  int ell = 1;
-  std::uint64_t seed = 0;
-  // Proposed only: the ordered lists (cyclic(workers, load) when empty), m = chunks (0: from the
-  // lists) and R (make_r(ell, workers, seed) when empty; the PS sends its R in Welcome).
-  std::vector<std::vector<int>> lists;
-  int chunks = 0;
-  std::optional<Eigen::MatrixXd> r;
-};
-
-// Throws core::input_error for a combination the scheme rejects (e.g. frc with ell > 1).
-std::shared_ptr<const coding::scheme> make_scheme(const scheme_spec& spec);
+using coding::make_scheme;
+using coding::scheme_spec;
 
 }  // namespace pgc::nodes

@@ -11,6 +11,8 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "pgc/core/gradient_source.hpp"
+#include "pgc/core/logger.hpp"
+#include "pgc/core/workload_fingerprint.hpp"
 #include "pgc/net/endpoint.hpp"
 #include "pgc/net/frame_limits.hpp"
 #include "pgc/net/tls_options.hpp"
@@ -25,9 +27,12 @@ struct worker_options {
   net::endpoint connect;
   std::string name;  // stable across reconnects: the PS gives the same name the same id
   int preferred_id = -1;  // the worker id to ask for on first contact (granted if free); -1: any
-  // Sent even when nothing else is; the PS is lost after `heartbeat_misses` silent intervals.
+  // Until the PS's Welcome says otherwise: the heartbeat interval and the silent intervals after
+  // which the PS counts as lost. From Welcome on, the PS's values hold (it decides them).
   std::chrono::milliseconds heartbeat{200};
   int heartbeat_misses = 4;
+  // Sent in Hello; a PS with another workload refuses it (the worker ends with input_error).
+  core::workload_fingerprint fingerprint;
   net::frame_limits limits;
   // Non-empty: answer the PS's challenge with an HMAC of this secret and accept only a PS that
   // proves it holds it too (net/auth.hpp). A refusal for authentication ends the worker.
@@ -37,11 +42,13 @@ struct worker_options {
   // asks for one. A certificate the worker rejects, or a PS that rejects the worker at the TLS
   // level, ends the worker (retrying would not help). Empty: plain TCP.
   net::tls_options tls;
-  // Reconnect backoff: doubles from `backoff_initial` up to `backoff_max`; give up (on_done with
-  // the error) after `max_attempts` consecutive failed connects.
+  // Reconnect backoff: doubles (with jitter) from `backoff_initial` up to `backoff_max`; it starts
+  // again only after a Welcome, not on a bare TCP connect, so a PS that keeps refusing is not
+  // hammered. Give up (on_done with the error) when no Welcome came for `reconnect_timeout`:
+  // long enough by default to restart a PS with --resume.
   std::chrono::milliseconds backoff_initial{50};
-  std::chrono::milliseconds backoff_max{2000};
-  int max_attempts = 40;
+  std::chrono::milliseconds backoff_max{5000};
+  std::chrono::milliseconds reconnect_timeout{std::chrono::minutes(10)};
   std::chrono::milliseconds connect_timeout{2000};
   int compute_threads = 1;  // the worker's own pool
   // When the PS offers it (it runs on this host and in this network namespace), build coded
@@ -68,7 +75,7 @@ struct worker_options {
   // Called once on the io thread when the worker has stopped: null after the PS's Shutdown or
   // stop(), else the error that ended it.
   std::function<void(std::exception_ptr)> on_done;
-  std::function<void(const std::string&)> log;  // std::cerr when empty
+  core::logger log;  // lines prefixed with the worker's name
 };
 
 // A worker node a service embeds: connects to the PS (with backoff), computes chunk gradients
