@@ -12,6 +12,7 @@
 
 #include "../net/tls_certs.hpp"
 #include "child_process.hpp"
+#include "ps_log.hpp"
 #include "run_pgc.hpp"
 
 using pgc::test::child_process;
@@ -26,14 +27,6 @@ const pgc::test::tls_files& files() {
   return f;
 }
 
-std::string port_of(const std::string& output) {
-  const std::string key = "listening on 127.0.0.1:";
-  const auto at = output.find(key);
-  REQUIRE(at != std::string::npos);
-  const auto begin = at + key.size();
-  return output.substr(begin, output.find(' ', begin) - begin);
-}
-
 // A PS for 2 workers with `extra` arguments; returns its port.
 std::string start_ps(std::unique_ptr<child_process>& out, const std::vector<std::string>& extra,
                      const std::string& log) {
@@ -42,8 +35,7 @@ std::string start_ps(std::unique_ptr<child_process>& out, const std::vector<std:
                                 "--heartbeat-ms", "100"};
   args.insert(args.end(), extra.begin(), extra.end());
   out = std::make_unique<child_process>(args, std::string(PGC_BINARY_DIR) + "/tests/tls-" + log);
-  REQUIRE(out->wait_for_output("listening on", 20s));
-  return port_of(out->output());
+  return pgc::test::ps_port(*out);
 }
 
 std::string worker_args(const std::string& port, const std::string& name) {
