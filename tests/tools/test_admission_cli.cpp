@@ -337,13 +337,17 @@ TEST_CASE("a worker with another data seed is refused naming the field and the o
   const auto bad_started = std::chrono::steady_clock::now();
   auto bad = start_worker(port, bad_name, n, {"--data-seed", "2"}, temp_file("seed-bad.log"),
                           temp_file("seed-bad.err"));
-  // The PS has heard from it (refused it; today, admitted it) before the good ones start.
+  // The PS has heard from it (refused it, and it ended; today, admitted it) before the good
+  // ones start.
   const bool heard = ps->wait_for_output_if(
-      [&](const std::string& out) { return pgc::test::count_lines(out, "", bad_name) > 0; }, 120s);
+      [&](const std::string& out) {
+        return pgc::test::count_lines(out, "", bad_name) > 0 || !bad->running();
+      },
+      120s);
   INFO(ps->output());
   INFO(bad->output());
   INFO(bad->errors());
-  REQUIRE_MESSAGE(heard, "the PS said nothing of " << bad_name);
+  REQUIRE_MESSAGE(heard, "neither did the PS mention " << bad_name << " nor did it end");
   std::vector<std::unique_ptr<child_process>> good;
   for (int w = 0; w < n; ++w)
     good.push_back(start_worker(port, "good" + std::to_string(w), n, {},
