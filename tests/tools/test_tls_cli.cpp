@@ -6,6 +6,7 @@
 #include <csignal>
 #include <fstream>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -21,9 +22,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Per process: ctest -j runs each test case as its own process, and one writing the files while
+// another reads them makes a certificate signed by another run's CA.
 const pgc::test::tls_files& files() {
-  static const pgc::test::tls_files f =
-      pgc::test::make_tls_files(std::string(PGC_BINARY_DIR) + "/tests/tls-cli");
+  static const pgc::test::tls_files f = pgc::test::make_tls_files(
+      std::string(PGC_BINARY_DIR) + "/tests/tls-cli-" + std::to_string(::getpid()));
   return f;
 }
 
