@@ -442,7 +442,8 @@ TEST_CASE("a worker refused for a duplicate name backs off and says so") {
   // milliseconds: hundreds of refusals in 20 s.
   //
   // A PS for 2 workers with only "dup" joined waits for the second worker for ever; a second
-  // "dup" is refused while the first is connected, and joins once the first is gone.
+  // "dup" is refused while the first is connected, and joins once the first is gone. A refusal
+  // is a line of the PS's log with "refus" and the name.
   auto ps = start_ps(2, 2, 5, {}, temp_file("dup-ps.log"));
   const std::string port = pgc::test::ps_port(*ps);
   auto first = start_worker(port, "dup", 2, {}, temp_file("dup-first.log"));
