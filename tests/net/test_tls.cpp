@@ -7,6 +7,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -42,9 +43,11 @@ using pgc::net::test::run_bounded;
 using channel_ptr = std::shared_ptr<channel>;
 using namespace std::chrono_literals;
 
+// Per process: ctest -j runs each test case as its own process, and one writing the files while
+// another reads them makes a certificate signed by another run's CA.
 const pgc::test::tls_files& files() {
-  static const pgc::test::tls_files f =
-      pgc::test::make_tls_files(std::string(PGC_BINARY_DIR) + "/tests/tls-net");
+  static const pgc::test::tls_files f = pgc::test::make_tls_files(
+      std::string(PGC_BINARY_DIR) + "/tests/tls-net-" + std::to_string(::getpid()));
   return f;
 }
 

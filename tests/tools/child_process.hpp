@@ -6,17 +6,17 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <fcntl.h>
 #include <fstream>
+#include <functional>
+#include <spawn.h>
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <thread>
-#include <vector>
-
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
+#include <vector>
 
 extern char** environ;
 
@@ -24,8 +24,10 @@ namespace pgc::test {
 
 class child_process {
  public:
-  // Runs PGC_EXE with `args`; stdout and stderr go to `log`.
-  child_process(const std::vector<std::string>& args, std::string log) : log_(std::move(log)) {
+  // Runs PGC_EXE with `args`; stdout and stderr go to `log`, or stderr to `err_log` when given
+  // (for a test that checks what the process says on stderr alone).
+  child_process(const std::vector<std::string>& args, std::string log, std::string err_log = {})
+      : log_(std::move(log)), err_log_(std::move(err_log)) {
     std::vector<std::string> argv{PGC_EXE};
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<char*> raw;
@@ -36,7 +38,12 @@ class child_process {
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    if (err_log_.empty()) {
+      posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    } else {
+      posix_spawn_file_actions_addopen(&fa, 2, err_log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                       0644);
+    }
     const int rc = posix_spawn(&pid_, raw[0], &fa, nullptr, raw.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) throw std::runtime_error("posix_spawn failed for " + argv[0]);
@@ -84,18 +91,22 @@ class child_process {
     }
     return exit_code_;
   }
-  std::string output() const {
-    std::ifstream in(log_);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
+  std::string output() const { return read(log_); }
+  // What went to stderr, when it has its own file; else the same as output().
+  std::string errors() const { return read(err_log_.empty() ? log_ : err_log_); }
   // Polls the output until it contains `text`; false after `timeout` or when the process ended.
   bool wait_for_output(const std::string& text, std::chrono::milliseconds timeout) {
+    return wait_for_output_if(
+        [&](const std::string& out) { return out.find(text) != std::string::npos; }, timeout);
+  }
+  // Polls the output until `done(output)` holds; false after `timeout` or when the process ended
+  // without it.
+  bool wait_for_output_if(const std::function<bool(const std::string&)>& done,
+                          std::chrono::milliseconds timeout) {
     const auto until = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < until) {
-      if (output().find(text) != std::string::npos) return true;
-      if (!running()) return output().find(text) != std::string::npos;
+      if (done(output())) return true;
+      if (!running()) return done(output());
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return false;
@@ -104,6 +115,12 @@ class child_process {
 
  private:
   static constexpr int not_reaped = -1000;
+  static std::string read(const std::string& path) {
+    std::ifstream in(path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
   static int decode(int status) {
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -111,6 +128,7 @@ class child_process {
   }
 
   std::string log_;
+  std::string err_log_;
   pid_t pid_ = -1;
   int exit_code_ = not_reaped;
 };

@@ -10,6 +10,7 @@
 #include <doctest/doctest.h>
 
 #include "child_process.hpp"
+#include "ps_log.hpp"
 #include "run_pgc.hpp"
 
 using pgc::test::child_process;
@@ -24,14 +25,6 @@ std::string write_secret(const std::string& name, const std::string& secret) {
   return path;
 }
 
-std::string port_of(const std::string& output) {
-  const std::string key = "listening on 127.0.0.1:";
-  const auto at = output.find(key);
-  REQUIRE(at != std::string::npos);
-  const auto begin = at + key.size();
-  return output.substr(begin, output.find(' ', begin) - begin);
-}
-
 // A PS for 2 workers (with `secret_file` when non-empty); returns its port.
 std::string start_ps(child_process*& out, const std::string& secret_file, const std::string& log) {
   std::vector<std::string> args{"ps", "--listen", "127.0.0.1:0", "--workers", "2", "--load", "2",
@@ -42,8 +35,7 @@ std::string start_ps(child_process*& out, const std::string& secret_file, const 
     args.push_back(secret_file);
   }
   out = new child_process(args, std::string(PGC_BINARY_DIR) + "/tests/auth-" + log);
-  REQUIRE(out->wait_for_output("listening on", 20s));
-  return port_of(out->output());
+  return pgc::test::ps_port(*out);
 }
 
 pgc::test::process_result run_worker(const std::string& port, const std::string& secret_file) {

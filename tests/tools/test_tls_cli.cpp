@@ -6,12 +6,14 @@
 #include <csignal>
 #include <fstream>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 #include <doctest/doctest.h>
 
 #include "../net/tls_certs.hpp"
 #include "child_process.hpp"
+#include "ps_log.hpp"
 #include "run_pgc.hpp"
 
 using pgc::test::child_process;
@@ -20,18 +22,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Per process: ctest -j runs each test case as its own process, and one writing the files while
+// another reads them makes a certificate signed by another run's CA.
 const pgc::test::tls_files& files() {
-  static const pgc::test::tls_files f =
-      pgc::test::make_tls_files(std::string(PGC_BINARY_DIR) + "/tests/tls-cli");
+  static const pgc::test::tls_files f = pgc::test::make_tls_files(
+      std::string(PGC_BINARY_DIR) + "/tests/tls-cli-" + std::to_string(::getpid()));
   return f;
-}
-
-std::string port_of(const std::string& output) {
-  const std::string key = "listening on 127.0.0.1:";
-  const auto at = output.find(key);
-  REQUIRE(at != std::string::npos);
-  const auto begin = at + key.size();
-  return output.substr(begin, output.find(' ', begin) - begin);
 }
 
 // A PS for 2 workers with `extra` arguments; returns its port.
@@ -42,8 +38,7 @@ std::string start_ps(std::unique_ptr<child_process>& out, const std::vector<std:
                                 "--heartbeat-ms", "100"};
   args.insert(args.end(), extra.begin(), extra.end());
   out = std::make_unique<child_process>(args, std::string(PGC_BINARY_DIR) + "/tests/tls-" + log);
-  REQUIRE(out->wait_for_output("listening on", 20s));
-  return port_of(out->output());
+  return pgc::test::ps_port(*out);
 }
 
 std::string worker_args(const std::string& port, const std::string& name) {
