@@ -76,7 +76,7 @@ int run_trace(const sim_options& o) {
                           : count_trace_lines(text);
   const coding::assignment base = o.assignment.build(workers);
   base.check_ell(ell);
-  const auto kind = coding::parse_order_kind(o.assignment.order);
+  const auto kind = o.assignment.order;
   const coding::ordered result = coding::apply_order(base, kind, ell, o.assignment.seed);
   const coding::assignment& a = result.tasks;
   const sim::chunk_times times = sim::parse_trace(text, a);
