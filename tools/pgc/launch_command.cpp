@@ -29,6 +29,7 @@
 #include "options/tls_options.hpp"
 #include "options/workload_options.hpp"
 #include "pgc/core/error.hpp"
+#include "pgc/core/logger.hpp"
 #include "pgc/launch/prefix_writer.hpp"
 #include "pgc/launch/process_group.hpp"
 #include "pgc/net/endpoint.hpp"
@@ -175,7 +176,12 @@ int run_cluster(const launch_cli& o, const protocol_options& protocol, const run
   const std::size_t width =
       std::max<std::size_t>(go.self_name.size(), 1 + std::to_string(n - 1).size());
   auto writer = std::make_shared<launch::prefix_writer>(1, width);
-  go.sink = [writer](std::string_view name, std::string_view line) { writer->write(name, line); };
+  // The supervisor's own notes ("w3 ended ...") are its log: --quiet drops them.
+  const bool notes = o.logging.threshold() <= core::log_level::info;
+  go.sink = [writer, notes, self = go.self_name](std::string_view name, std::string_view line) {
+    if (name == self && !notes) return;
+    writer->write(name, line);
+  };
   launch::process_group group(io.get_executor(), go);
   launch::group_summary summary;
   std::exception_ptr failure;

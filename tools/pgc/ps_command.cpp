@@ -258,6 +258,7 @@ nodes::ps_options make_ps_options(const ps_cli& o, int dimension, Eigen::VectorX
   po.dashboard_token = o.dashboard.token();
   po.baseline = o.dashboard.baseline();
   po.log = [node_log](const std::string& line) { node_log.info(line); };
+  // Once ps_options takes them: po.fingerprint = o.workload.fingerprint(), po.log = node_log.
   return po;
 }
 

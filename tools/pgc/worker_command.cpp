@@ -115,6 +115,8 @@ nodes::worker_options make_worker_options(const worker_cli& o, const core::logge
                                    static_cast<double>(wo.backoff_max.count() +
                                                        wo.connect_timeout.count() / 2)));
   wo.log = [log](const std::string& line) { log.info(line); };
+  // Once worker_options takes them: wo.fingerprint = o.workload.fingerprint(), wo.log = log,
+  // wo.reconnect_timeout = seconds(o.reconnect_timeout) instead of max_attempts.
   return wo;
 }
 

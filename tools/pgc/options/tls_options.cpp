@@ -8,38 +8,48 @@
 
 namespace pgc::tools {
 
-void tls_options::add_to(CLI::App& app) {
-  switch (role_) {
+namespace {
+
+// Whose file each flag is, per role: the flags are the same, what they mean to the process is not.
+struct tls_help {
+  const char* cert;
+  const char* key;
+  const char* ca;
+  const char* server_name;  // nullptr: not a flag of this role
+};
+
+tls_help help_for(tls_role role) {
+  switch (role) {
     case tls_role::server:
-      app.add_option("--tls-cert", cert_file,
-                     "Accept workers over TLS only, with this PEM certificate (chain); needs "
-                     "--tls-key");
-      app.add_option("--tls-key", key_file, "The PEM private key of --tls-cert");
-      app.add_option("--tls-ca", ca_file,
-                     "Mutual TLS: every worker must present a certificate signed by this PEM CA");
-      return;
+      return {"Accept workers over TLS only, with this PEM certificate (chain); needs --tls-key",
+              "The PEM private key of --tls-cert",
+              "Mutual TLS: every worker must present a certificate signed by this PEM CA", nullptr};
     case tls_role::client:
-      app.add_option("--tls-ca", ca_file,
-                     "Connect over TLS only and accept a PS whose certificate this PEM CA signed "
-                     "(and that names the --connect host)");
-      app.add_option("--tls-server-name", server_name,
-                     "The name the PS certificate must carry, instead of the --connect host");
-      app.add_option("--tls-cert", cert_file,
-                     "A PEM client certificate for a PS that requires one (mutual TLS); needs "
-                     "--tls-key");
-      app.add_option("--tls-key", key_file, "The PEM private key of --tls-cert");
-      return;
+      return {"A PEM client certificate for a PS that requires one (mutual TLS); needs --tls-key",
+              "The PEM private key of --tls-cert",
+              "Connect over TLS only and accept a PS whose certificate this PEM CA signed (and "
+              "that names the --connect host)",
+              "The name the PS certificate must carry, instead of the --connect host"};
     case tls_role::cluster:
-      app.add_option("--tls-cert", cert_file,
-                     "PS and workers talk TLS: the PS's PEM certificate (needs --tls-key, "
-                     "--tls-ca; the same paths on every host)");
-      app.add_option("--tls-key", key_file, "The PEM private key of --tls-cert");
-      app.add_option("--tls-ca", ca_file, "The PEM CA the workers verify the PS certificate with");
-      app.add_option("--tls-server-name", server_name,
-                     "The name the workers expect in the PS certificate (default: the address "
-                     "they connect to)");
-      return;
+      break;
   }
+  return {
+      "PS and workers talk TLS: the PS's PEM certificate (needs --tls-key, --tls-ca; the "
+      "same paths on every host)",
+      "The PEM private key of --tls-cert", "The PEM CA the workers verify the PS certificate with",
+      "The name the workers expect in the PS certificate (default: the address they connect "
+      "to)"};
+}
+
+}  // namespace
+
+void tls_options::add_to(CLI::App& app) {
+  const tls_help help = help_for(role_);
+  app.add_option("--tls-cert", cert_file, help.cert);
+  app.add_option("--tls-key", key_file, help.key);
+  app.add_option("--tls-ca", ca_file, help.ca);
+  if (help.server_name != nullptr)
+    app.add_option("--tls-server-name", server_name, help.server_name);
 }
 
 std::vector<std::string> tls_options::arguments() const {
