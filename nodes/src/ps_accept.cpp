@@ -222,9 +222,12 @@ void parameter_server::impl::on_hello(const std::shared_ptr<ps_session>& session
   workers_[static_cast<std::size_t>(yes.worker)] = session;
   session->start_heartbeat(opt_.protocol.heartbeat, log_);
   monitor_.admitted(yes.worker, h.name, std::chrono::steady_clock::now());
+  if (!yes.replaced.empty()) {
+    log_.info("the slot of worker " + std::to_string(yes.worker) + " ('" + yes.replaced +
+              "', which left) goes to a newcomer");
+  }
   log_.info("worker " + std::to_string(yes.worker) + " '" + h.name + "' joined from " +
-            session->peer() +
-            (yes.replaced.empty() ? "" : " (the slot of '" + yes.replaced + "', which left)"));
+            session->peer());
   feed(ps_machine::worker_joined{yes.worker}, session);
 }
 

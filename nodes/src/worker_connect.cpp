@@ -176,6 +176,7 @@ net::awaitable<void> worker::impl::run_connection(std::shared_ptr<impl> self,
   }
   // A read error has closed the channel already; after stop() its writer is still draining.
   conn.channel = nullptr;
+  conn.heartbeat = nullptr;
   conn.shm = nullptr;
   self->feed(worker_machine::connection_lost{});
 }
@@ -292,6 +293,8 @@ void worker::impl::on_welcome(wire::Welcome::Reader w) {
     if (conn_.channel) {
       conn_.channel->set_read_timeout(session_.heartbeat * session_.heartbeat_misses);
     }
+    // The heartbeat loop may sleep on our own, longer interval: wake it to follow the PS's.
+    if (conn_.heartbeat) conn_.heartbeat->cancel();
     conn_.welcomed = true;
     log_.info("joined as worker " + std::to_string(info.worker) + " (heartbeat " +
               std::to_string(session_.heartbeat.count()) + " ms)");
@@ -370,11 +373,12 @@ net::awaitable<void> worker::impl::share_memory(std::shared_ptr<impl> self,
 
 net::awaitable<void> worker::impl::heartbeat_loop(std::shared_ptr<impl> self,
                                                   std::shared_ptr<net::channel> channel) {
-  asio::steady_timer timer(self->ex_);
+  auto timer = std::make_shared<asio::steady_timer>(self->ex_);
+  self->conn_.heartbeat = timer;  // Welcome cancels the wait: a heartbeat now, then its interval
   while (channel->is_open() && self->running()) {
     // Read every time: Welcome replaces our interval with the PS's.
-    timer.expires_after(self->session_.heartbeat);
-    co_await timer.async_wait(use_tuple);
+    timer->expires_after(self->session_.heartbeat);
+    co_await timer->async_wait(use_tuple);
     if (!channel->is_open() || !self->running()) break;
     channel->send(detail::make_heartbeat());
   }

@@ -171,6 +171,44 @@ TEST_CASE("workers start only after the readiness line and the callback receives
   CHECK(no_children_left());
 }
 
+TEST_CASE(
+    "a gate on a ready descriptor opens on the line written there and keeps it out of the log") {
+  boost::asio::io_context io;
+  captured_output out;
+  process_group group(io.get_executor(), quick_options(out));
+  std::string received;
+  const auto workers = [&](const std::string& line) {
+    received = line;
+    return std::vector<command>{sh("w0", "echo started")};
+  };
+  // "listening on" in the output does not open this gate: only the line on descriptor 3 does.
+  command ps = sh("ps",
+                  "echo 'listening on 127.0.0.1:1'; sleep 0.2; "
+                  "echo '{\"listen\":\"127.0.0.1:4567\"}' >&3; sleep 0.3",
+                  true, true);
+  ps.ready_fd = 3;
+  const auto summary = run_group(io, group, {ps}, readiness_gate{"ps", "", 2000ms}, workers);
+  CHECK(received == "{\"listen\":\"127.0.0.1:4567\"}");
+  CHECK(summary.reason == stop_reason::awaited_exited);
+  CHECK(summary.exit_code() == 0);
+  CHECK(out.of("ps") == std::vector<std::string>{"listening on 127.0.0.1:1"});
+  CHECK(out.of("w0") == std::vector<std::string>{"started"});
+  CHECK(no_children_left());
+}
+
+TEST_CASE("a process with a ready descriptor that never writes to it times out the gate") {
+  boost::asio::io_context io;
+  captured_output out;
+  process_group group(io.get_executor(), quick_options(out));
+  command ps = sh("ps", "echo 'listening on 127.0.0.1:1'; sleep 100", true, true);
+  ps.ready_fd = 3;
+  const auto summary = run_group(io, group, {ps}, readiness_gate{"ps", "", 300ms},
+                                 [](const std::string&) { return std::vector<command>{}; });
+  CHECK(summary.reason == stop_reason::readiness_timeout);
+  CHECK(summary.message == "ps did not signal readiness within 300 ms");
+  CHECK(no_children_left());
+}
+
 TEST_CASE("a readiness timeout gives a clear error and kills the started children") {
   boost::asio::io_context io;
   captured_output out;

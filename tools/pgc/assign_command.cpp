@@ -27,7 +27,7 @@ struct assign_options {
 int run(const assign_options& o) {
   const coding::assignment base = o.assignment.build();
   base.check_ell(o.ell);
-  const auto kind = coding::parse_order_kind(o.assignment.order);
+  const auto kind = o.assignment.order;
   const coding::ordered result = coding::apply_order(base, kind, o.ell, o.assignment.seed);
   const coding::assignment& a = result.tasks;
   const std::int64_t qmax = coding::q_max(a, o.ell);

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "options/option_helpers.hpp"
 #include "pgc/core/error.hpp"
 
 namespace pgc::tools {
@@ -20,10 +21,9 @@ void assignment_options::add_to(CLI::App& app) {
   app.add_option("--load", load, "Chunks per worker (delta)");
   app.add_option("--file", file, "Assignment file: one line per worker, chunk ids in order");
   app.add_option("--seed", seed, "Seed of random assignments, orders (and delays in pgc sim)")
+      ->check(at_least(0))
       ->capture_default_str();
-  app.add_option("--order", order, "Chunk order: keep | random | optimal | heuristic")
-      ->check(CLI::IsMember({"keep", "random", "optimal", "heuristic"}))
-      ->capture_default_str();
+  add_enum_option(app, "--order", order, coding::order_kind_names(), "Chunk order");
 }
 
 coding::assignment assignment_options::build(int workers_override) const {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "pgc/coding/assignment.hpp"
+#include "pgc/coding/ordering.hpp"
 
 namespace CLI {
 class App;
@@ -21,7 +22,7 @@ struct assignment_options {
   int load = 0;
   std::string file;
   std::uint64_t seed = 1;
-  std::string order = "keep";
+  coding::order_kind order = coding::order_kind::keep;
 
   void add_to(CLI::App& app);
   // The assignment for `workers_override` workers when non-zero (a trace's line count), else

@@ -3,16 +3,27 @@
 #include <stdexcept>
 #include <unistd.h>
 
+#include <boost/asio/ip/address.hpp>
+
+#include "pgc/core/error.hpp"
+
 namespace pgc::tools {
 
-net::endpoint listening_endpoint(std::string_view line) {
-  constexpr std::string_view key = "listening on ";
-  const auto at = line.find(key);
-  if (at == std::string_view::npos) {
-    throw std::runtime_error("no address in '" + std::string(line) + "'");
+net::endpoint parse_listen(const std::string& text, std::string_view flag) {
+  net::endpoint e;
+  try {
+    e = net::parse_endpoint(text);
+  } catch (const core::input_error& error) {
+    throw core::input_error(std::string(flag) + ": " + error.what());
   }
-  auto rest = line.substr(at + key.size());
-  return net::parse_endpoint(rest.substr(0, rest.find(' ')));
+  boost::system::error_code ec;
+  (void)boost::asio::ip::make_address(e.host, ec);
+  if (ec) {
+    throw core::input_error(std::string(flag) + " " + text +
+                            ": the host must be an IP address of this machine (e.g. 127.0.0.1, "
+                            "0.0.0.0 for every interface)");
+  }
+  return e;
 }
 
 bool is_wildcard_host(std::string_view host) {

@@ -1,7 +1,8 @@
 #pragma once
 
-// Where the parameter server can be reached from other hosts: shared by `pgc rank` (which
-// writes it to the rendezvous file) and `pgc launch --hostfile` (which hands it to ssh'd workers).
+// Where the parameter server listens and can be reached from other hosts: shared by `pgc ps`,
+// `pgc rank` (which writes it to the rendezvous file) and `pgc launch --hostfile` (which hands it
+// to ssh'd workers).
 
 #include <string>
 #include <string_view>
@@ -10,9 +11,9 @@
 
 namespace pgc::tools {
 
-// The endpoint in the PS's "pgc ps: listening on HOST:PORT (...)" line. Throws
-// std::runtime_error if the line has none.
-net::endpoint listening_endpoint(std::string_view line);
+// A --listen value (or another flag's, named by `flag`): IP:PORT, the address one of this
+// host's, as the acceptor binds it without a lookup. Throws core::input_error naming the flag.
+net::endpoint parse_listen(const std::string& text, std::string_view flag);
 
 // True for the addresses that mean "every interface": 0.0.0.0, ::, [::].
 bool is_wildcard_host(std::string_view host);

@@ -1,61 +1,106 @@
 // pgc ps: run a parameter server until the configured iterations are done.
 #include <algorithm>
-#include <cctype>
-#include <filesystem>
-#include <sstream>
-#include <utility>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
-#include <iostream>
 #include <mutex>
 #include <numeric>
 #include <optional>
 #include <string>
-#include <vector>
-
+#include <system_error>
 #include <unistd.h>
+#include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
+#include <boost/system/system_error.hpp>
 
-#include "cluster_options.hpp"
 #include "commands.hpp"
+#include "options/auth_options.hpp"
+#include "options/dashboard_options.hpp"
+#include "options/logging_options.hpp"
+#include "options/optimizer_options.hpp"
+#include "options/option_helpers.hpp"
+#include "options/output_options.hpp"
+#include "options/protocol_options.hpp"
+#include "options/tls_options.hpp"
+#include "options/workload_options.hpp"
 #include "pgc/core/checkpoint.hpp"
 #include "pgc/core/classifier.hpp"
 #include "pgc/core/error.hpp"
+#include "pgc/core/logger.hpp"
 #include "pgc/core/optimizer.hpp"
-#include "pgc/net/auth.hpp"
 #include "pgc/net/endpoint.hpp"
-#include "pgc/net/tls_options.hpp"
 #include "pgc/nodes/parameter_server.hpp"
+#include "ps_address.hpp"
+#include "ready_signal.hpp"
 
 namespace pgc::tools {
 namespace {
 
 struct ps_cli {
   protocol_options protocol;
+  optimizer_options optimizer;
   workload_options workload;
+  output_options output;
+  dashboard_options dashboard;
+  auth_options auth;
+  tls_options tls{tls_role::server};
+  logging_options logging;
   std::string listen = "127.0.0.1:0";
   int min_workers = 0;
-  bool verify = false;
-  std::string summary;
-  std::string csv;
-  std::string checkpoint;
-  std::uint64_t checkpoint_every = 10;
-  bool resume = false;
-  std::string dashboard;
-  std::string dashboard_token_file;
-  std::string baseline_summary;
-  std::string secret_file;
-  net::tls_options tls;
+  int ready_fd = -1;
+  std::string ready_file;
+
+  void add_to(CLI::App& app) {
+    protocol.add_to(app);
+    optimizer.add_to(app);
+    workload.add_to(app);
+    app.add_option("--listen", listen, "ADDR:PORT to listen on (port 0: any free port)")
+        ->capture_default_str();
+    app.add_option(
+           "--min-workers", min_workers,
+           "Workers needed to start an iteration after the first, which waits for all (0: all)")
+        ->check(at_least(0));
+    output.add_to(app);
+    dashboard.add_to(app);
+    auth.add_to(app);
+    tls.add_to(app);
+    logging.add_to(app);
+    app.add_option("--ready-fd", ready_fd,
+                   "Once listening, write {\"listen\":\"HOST:PORT\",\"dashboard\":...,"
+                   "\"pid\":...} as one line to this open descriptor and close it (for "
+                   "supervisors; pgc launch and rank use it)")
+        ->check(at_least(0));
+    app.add_option("--ready-file", ready_file,
+                   "Once listening, write the same line to this file (atomically)");
+  }
+
+  // Throws core::input_error naming the flag; reads no data set.
+  void validate() const {
+    protocol.validate();
+    optimizer.validate();
+    output.validate();
+    dashboard.validate();
+    auth.validate();
+    tls.validate();
+    (void)parse_listen(listen, "--listen");
+    if (min_workers < 0 || min_workers > protocol.workers) {
+      throw core::input_error("--min-workers must be between 0 and --workers");
+    }
+    check_ready_fd(ready_fd);
+    check_writable(ready_file, "--ready-file");
+    output.check_paths();
+  }
 };
 
 struct iteration_record {
@@ -87,23 +132,24 @@ void write_summary(const std::string& path, const ps_cli& o,
                    const std::vector<iteration_record>& records, double max_rel, bool verified,
                    std::uint64_t first_iteration, std::uint64_t shared_memory_links) {
   boost::json::object out;
-  out["scheme"] = o.protocol.scheme;
+  out["scheme"] = std::string(coding::to_string(o.protocol.scheme));
   out["first_iteration"] = first_iteration;
-  out["mode"] = o.protocol.mode;
+  out["mode"] = std::string(core::name_of(nodes::signal_mode_names(), o.protocol.mode));
   out["workers"] = o.protocol.workers;
   out["load"] = o.protocol.load;
   out["ell"] = o.protocol.ell;
   out["iterations"] = records.size();  // run by this process (after first_iteration)
   // null without --verify: nothing was compared.
-  if (o.verify) {
+  if (o.output.verify) {
     out["max_rel_error"] = max_rel;
   } else {
     out["max_rel_error"] = nullptr;
   }
-  out["verified"] = o.verify ? boost::json::value(verified) : boost::json::value(nullptr);
+  out["verified"] = o.output.verify ? boost::json::value(verified) : boost::json::value(nullptr);
   // With f32 the decode carries the wire's rounding: max_rel_error (with --verify) measures it.
-  out["wire_precision"] = o.protocol.wire_precision;
-  out["exact_tolerance"] = exact_tolerance(o.protocol.precision());
+  out["wire_precision"] =
+      std::string(core::name_of(nodes::wire_precision_names(), o.protocol.wire_precision));
+  out["exact_tolerance"] = exact_tolerance(o.protocol.wire_precision);
   // Worker connections that sent their coded vectors through shared memory (same host).
   out["shared_memory_links"] = shared_memory_links;
   std::vector<double> seconds;
@@ -164,70 +210,100 @@ long long resident_bytes() {
   return resident * static_cast<long long>(::sysconf(_SC_PAGESIZE));
 }
 
-// A comparison run's iteration times, for the dashboard: its --summary file.
-std::pair<std::string, std::vector<double>> read_baseline(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw core::input_error("cannot read --baseline-summary file '" + path + "'");
-  std::ostringstream text;
-  text << in.rdbuf();
-  boost::system::error_code ec;
-  const auto v = boost::json::parse(text.str(), ec);
-  if (ec || !v.is_object() || !v.as_object().contains("per_iteration")) {
-    throw core::input_error("--baseline-summary '" + path + "' is not a pgc --summary file");
+// What a checkpoint must match to be resumed: the flags that change the numbers (the workload,
+// the protocol's and the optimizer's, as forwarded) and d.
+std::string checkpoint_fingerprint(const ps_cli& o, int dimension) {
+  std::string out;
+  for (const auto& group :
+       {o.workload.arguments(), o.protocol.fingerprint_arguments(), o.optimizer.arguments()}) {
+    for (const auto& word : group)
+      out += word + ' ';
   }
-  std::vector<double> seconds;
-  for (const auto& it : v.at("per_iteration").as_array())
-    seconds.push_back(it.at("seconds").to_number<double>());
-  const auto* scheme = v.as_object().if_contains("scheme");
-  return {scheme && scheme->is_string() ? std::string(scheme->as_string()) : "baseline",
-          std::move(seconds)};
+  return out + "d=" + std::to_string(dimension);
 }
 
-std::string read_token(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw core::input_error("cannot read --dashboard-token-file '" + path + "'");
-  std::string token;
-  std::getline(in, token);
-  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
-    token.pop_back();
-  if (token.empty()) throw core::input_error("--dashboard-token-file '" + path + "' is empty");
-  return token;
+// The one place where the option groups become the node's options (the callbacks are run()'s).
+// `node_log` has no prefix of its own: the PS says "ps: ..." itself.
+nodes::ps_options make_ps_options(const ps_cli& o, int dimension, Eigen::VectorXd initial_model,
+                                  std::uint64_t first_iteration, const core::logger& node_log) {
+  const nodes::protocol_config protocol = o.protocol.config(dimension);
+  nodes::ps_options po;
+  po.listen = parse_listen(o.listen, "--listen");
+  po.protocol = protocol;
+  po.run.iterations = o.protocol.iterations;
+  po.run.min_workers = o.min_workers;
+  // The cluster assembles fully before the first iteration; --min-workers lets it go on after
+  // workers are lost for good.
+  po.run.first_iteration_workers = o.protocol.workers;
+  po.run.first_iteration = first_iteration;
+  po.run.on_shortfall = o.protocol.on_shortfall;
+  po.fingerprint = o.workload.fingerprint();
+  po.initial_model = std::move(initial_model);
+  po.shared_memory = !o.protocol.no_shared_memory;
+  po.secret = o.auth.secret();
+  po.tls = o.tls.node();  // checked (files, key against certificate) when the server is built
+  po.dashboard = o.dashboard.endpoint();
+  po.dashboard_token = o.dashboard.token();
+  po.baseline = o.dashboard.baseline();
+  po.log = node_log;
+  return po;
+}
+
+// ps.start(), with a bind failure named by its address instead of a bare system error.
+std::uint16_t start_listening(nodes::parameter_server& ps, const ps_cli& o) {
+  try {
+    return ps.start();
+  } catch (const boost::system::system_error& e) {
+    throw core::input_error("cannot listen on " + o.listen + ": " + e.code().message());
+  } catch (const std::system_error& e) {
+    // The PS names its address ("cannot listen on HOST:PORT: ...").
+    if (std::string_view(e.what()).starts_with("cannot listen on")) throw core::input_error(e.what());
+    // The dashboard's acceptor (net::status_server) names its address in the message.
+    if (o.dashboard.endpoint() &&
+        std::string_view(e.what()).find("dashboard") != std::string_view::npos) {
+      throw core::input_error("cannot serve the dashboard on " +
+                              o.dashboard.endpoint()->to_string() + ": " + e.code().message());
+    }
+    throw;
+  }
 }
 
 int run(const ps_cli& o) {
-  const nodes::scheme_spec spec = o.protocol.spec();
+  o.validate();
+  const core::logger log = o.logging.make_logger("pgc ps");
+  const net::endpoint listen = parse_listen(o.listen, "--listen");
+  if (!o.auth.enabled() && !o.tls.enabled() && !is_loopback_host(listen.host)) {
+    log.warn("bound to " + listen.host +
+             " without --secret-file or TLS: nothing authenticates the workers; anyone who "
+             "reaches the port can join");
+  }
   const workload wl = make_workload(o.workload, o.protocol.workers, true);
   const auto& source = wl.source;
-  const net::endpoint listen = net::parse_endpoint(o.listen);
-  if (o.min_workers < 0 || o.min_workers > o.protocol.workers) {
-    throw core::input_error("--min-workers must be between 0 and --workers");
-  }
 
-  core::optimizer opt(o.protocol.optimizer(), source->dimension());
-  const nodes::wire_precision precision = o.protocol.precision();
+  core::optimizer opt(o.optimizer.config(), source->dimension());
+  const nodes::wire_precision precision = o.protocol.wire_precision;
   const double tolerance = exact_tolerance(precision);
-  const bool exact_mode = o.protocol.mode == "exact";
-  if (o.resume && o.checkpoint.empty()) throw core::input_error("--resume needs --checkpoint FILE");
-  if (o.checkpoint_every < 1) throw core::input_error("--checkpoint-every must be at least 1");
-  const std::string fingerprint =
-      o.protocol.fingerprint(o.workload) + " d=" + std::to_string(source->dimension());
+  const bool exact_mode = o.protocol.mode == nodes::signal_mode::exact;
+  const std::string fingerprint = checkpoint_fingerprint(o, source->dimension());
   Eigen::VectorXd initial = source->initial_parameters();
   std::uint64_t first_iteration = 0;
-  if (o.resume) {
-    const core::checkpoint c = core::read_checkpoint(o.checkpoint);
+  const std::string& checkpoint_path = o.output.checkpoint;
+  if (o.output.resume) {
+    const core::checkpoint c = core::read_checkpoint(checkpoint_path);
     if (c.fingerprint != fingerprint) {
-      throw core::input_error("checkpoint '" + o.checkpoint +
+      throw core::input_error("checkpoint '" + checkpoint_path +
                               "' belongs to another run:\n  checkpoint: " + c.fingerprint +
                               "\n  this run:   " + fingerprint);
     }
     if (c.model.size() != source->dimension()) {
-      throw core::input_error("checkpoint '" + o.checkpoint + "' has a model of the wrong length");
+      throw core::input_error("checkpoint '" + checkpoint_path +
+                              "' has a model of the wrong length");
     }
     opt.restore(c.optimizer_state);
     initial = c.model;
     first_iteration = c.iteration;
-    std::printf("pgc ps: resuming from '%s' at iteration %llu\n", o.checkpoint.c_str(),
-                static_cast<unsigned long long>(first_iteration));
+    log.info("resuming from '" + checkpoint_path + "' at iteration " +
+             std::to_string(first_iteration));
   }
   if (first_iteration > o.protocol.iterations) {
     throw core::input_error("the checkpoint is at iteration " + std::to_string(first_iteration) +
@@ -241,50 +317,27 @@ int run(const ps_cli& o) {
   bool verified = true;
 
   std::optional<std::ofstream> csv;
-  if (!o.csv.empty()) {
+  if (const std::string& path = o.output.csv; !path.empty()) {
     // A resumed run appends to the log of the run it continues.
-    const bool append = o.resume && std::filesystem::exists(o.csv) &&
-                        std::filesystem::file_size(o.csv) > 0;
-    csv.emplace(o.csv, append ? std::ios::app : std::ios::trunc);
-    if (!*csv) throw core::input_error("cannot write --csv file '" + o.csv + "'");
+    const bool append =
+        o.output.resume && std::filesystem::exists(path) && std::filesystem::file_size(path) > 0;
+    csv.emplace(path, append ? std::ios::app : std::ios::trunc);
+    if (!*csv) throw core::input_error("cannot write --csv file '" + path + "'");
     if (!append)
       *csv << "iteration,seconds,loss,test_accuracy,exact,epochs,chunks_used,chunks_processed,"
-            "min_copies,workers_lost,expected_error,rel_error\n";
+              "min_copies,workers_lost,expected_error,rel_error\n";
     *csv << std::setprecision(10);
   }
 
   boost::asio::io_context io;
-  nodes::ps_options po;
-  po.listen = listen;
-  po.protocol.scheme = spec;
-  po.protocol.mode = exact_mode ? nodes::signal_mode::exact : nodes::signal_mode::approximate;
-  po.protocol.deadline = std::chrono::milliseconds(static_cast<long>(o.protocol.deadline * 1000));
-  po.protocol.dimension = source->dimension();
-  po.protocol.heartbeat = std::chrono::milliseconds(o.protocol.heartbeat_ms);
-  po.protocol.precision = precision;
-  po.run.iterations = o.protocol.iterations;
-  po.run.min_workers = o.min_workers;
-  // The cluster assembles fully before the first iteration; --min-workers lets it go on after
-  // workers are lost for good.
-  po.run.first_iteration_workers = o.protocol.workers;
-  po.run.first_iteration = first_iteration;
-  po.initial_model = initial;
-  po.fingerprint = o.workload.fingerprint();
-  po.shared_memory = !o.protocol.no_shared_memory;
-  if (!o.secret_file.empty()) po.secret = net::read_secret_file(o.secret_file);
-  po.tls = o.tls;  // checked (files, key against certificate) when the server is built
-  po.run.on_shortfall = o.protocol.on_shortfall == "approx"  ? nodes::shortfall_policy::approximate
-                    : o.protocol.on_shortfall == "stop" ? nodes::shortfall_policy::stop
-                                                        : nodes::shortfall_policy::wait;
-  if (!o.dashboard.empty()) po.dashboard = dashboard_endpoint(o.dashboard);
-  if (!o.dashboard_token_file.empty()) po.dashboard_token = read_token(o.dashboard_token_file);
-  if (!o.baseline_summary.empty()) po.baseline = read_baseline(o.baseline_summary);
+  nodes::ps_options po = make_ps_options(o, source->dimension(), std::move(initial),
+                                         first_iteration, o.logging.make_logger({}));
   po.on_gradient = [&](std::uint64_t iteration, const Eigen::VectorXd& gradient, double expected,
                        Eigen::VectorXd& model) {
     iteration_record r;
     r.iteration = iteration;
     r.expected_error = expected;
-    if (o.verify) {
+    if (o.output.verify) {
       // The single-process reference: every chunk gradient summed at the same model.
       const Eigen::VectorXd reference = core::full_gradient(*source, model);
       r.rel_error = (gradient - reference).norm() / std::max(reference.norm(), 1e-300);
@@ -361,8 +414,8 @@ int run(const ps_cli& o) {
     if (!std::isnan(r.accuracy)) server->annotate(iteration, "accuracy", r.accuracy);
     if (!std::isnan(r.rel_error)) server->annotate(iteration, "rel_error", r.rel_error);
     const std::uint64_t done = iteration + 1;
-    if (!o.checkpoint.empty() &&
-        (done % o.checkpoint_every == 0 || done == o.protocol.iterations)) {
+    if (!checkpoint_path.empty() &&
+        (done % o.output.checkpoint_every == 0 || done == o.protocol.iterations)) {
       // The step of `iteration` is applied and the next one has not started: model and
       // optimizer agree, and this copy of them is what gets written. The file is replaced
       // atomically (temporary, fsync, rename), so a crash loses at most the iterations since
@@ -375,7 +428,7 @@ int run(const ps_cli& o) {
       boost::asio::post(checkpoint_writer, [&, c] {
         std::exception_ptr error;
         try {
-          core::write_checkpoint(o.checkpoint, *c);
+          core::write_checkpoint(checkpoint_path, *c);
         } catch (...) {
           error = std::current_exception();
         }
@@ -400,28 +453,30 @@ int run(const ps_cli& o) {
 
   nodes::parameter_server ps(io.get_executor(), std::move(po));
   server = &ps;
-  const std::uint16_t port = ps.start();
-  std::printf(
-      "pgc ps: listening on %s (scheme %s, mode %s, N = %d, load %d, ell = %d, d = %d, %ld "
-      "training samples%s%s)\n",
-      net::endpoint{listen.host, port}.to_string().c_str(), o.protocol.scheme.c_str(),
-      o.protocol.mode.c_str(), o.protocol.workers, o.protocol.load, o.protocol.ell,
-      source->dimension(), source->samples(),
-      wl.test ? (", " + std::to_string(wl.test->samples()) + " test samples").c_str() : "",
-      precision == nodes::wire_precision::f32 ? ", float32 wire" : "");
+  const std::uint16_t port = start_listening(ps, o);
+  const net::endpoint bound{listen.host, port};
+  const std::string scheme(coding::to_string(o.protocol.scheme));
+  const std::string mode(core::name_of(nodes::signal_mode_names(), o.protocol.mode));
+  log.info("listening on " + bound.to_string() + " (scheme " + scheme + ", mode " + mode +
+           ", N = " + std::to_string(o.protocol.workers) + ", load " +
+           std::to_string(o.protocol.load) + ", ell = " + std::to_string(o.protocol.ell) +
+           ", d = " + std::to_string(source->dimension()) + ", " +
+           std::to_string(source->samples()) + " training samples" +
+           (wl.test ? ", " + std::to_string(wl.test->samples()) + " test samples" : "") +
+           (precision == nodes::wire_precision::f32 ? ", float32 wire" : "") + ")");
   if (!o.tls.cert_file.empty()) {
-    std::printf("pgc ps: workers connect over TLS only%s\n",
-                o.tls.ca_file.empty() ? ""
-                                      : ", with a client certificate signed by --tls-ca "
-                                        "(mutual TLS)");
+    log.info(std::string("workers connect over TLS only") +
+             (o.tls.ca_file.empty() ? ""
+                                    : ", with a client certificate signed by --tls-ca "
+                                      "(mutual TLS)"));
   }
+  ready_signal ready{bound, std::nullopt, ::getpid()};
   if (ps.dashboard_port() != 0) {
-    std::printf("pgc ps: dashboard on http://%s/\n",
-                net::endpoint{dashboard_endpoint(o.dashboard).host, ps.dashboard_port()}
-                    .to_string()
-                    .c_str());
+    ready.dashboard = net::endpoint{o.dashboard.endpoint()->host, ps.dashboard_port()};
+    log.info("dashboard on http://" + ready.dashboard->to_string() + "/");
   }
-  std::fflush(stdout);
+  if (o.ready_fd >= 0) write_ready_fd(o.ready_fd, ready);
+  if (!o.ready_file.empty()) write_ready_file(o.ready_file, ready);
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
@@ -436,18 +491,18 @@ int run(const ps_cli& o) {
   // cannot hold the exit for more than a moment.
   io.run_for(std::chrono::seconds(2));
 
-  if (!o.summary.empty())
-    write_summary(o.summary, o, records, max_rel, verified, first_iteration,
+  if (!o.output.summary.empty())
+    write_summary(o.output.summary, o, records, max_rel, verified, first_iteration,
                   ps.shared_memory_links());
   if (checkpoint_failure) std::rethrow_exception(checkpoint_failure);
   if (failure) std::rethrow_exception(failure);
-  if (o.verify) {
+  if (o.output.verify) {
     std::printf("pgc ps: %zu iterations, max relative error %.2e against the reference, %s\n",
                 records.size(), max_rel, verified ? "verified" : "VERIFICATION FAILED");
   } else {
     std::printf("pgc ps: %zu iterations\n", records.size());
   }
-  if (o.verify && !verified) return 1;
+  if (o.output.verify && !verified) return 1;
   return records.size() == o.protocol.iterations - first_iteration ? 0 : 1;
 }
 
@@ -456,42 +511,7 @@ int run(const ps_cli& o) {
 command add_ps_command(CLI::App& app) {
   auto o = std::make_shared<ps_cli>();
   auto* sub = app.add_subcommand("ps", "Run a parameter server");
-  o->protocol.add_to(*sub);
-  o->workload.add_to(*sub);
-  sub->add_option("--listen", o->listen, "ADDR:PORT to listen on (port 0: any free port)")
-      ->capture_default_str();
-  sub->add_option(
-      "--min-workers", o->min_workers,
-      "Workers needed to start an iteration after the first, which waits for all (0: all)");
-  sub->add_flag("--verify", o->verify,
-                "Check every decoded gradient against a single-process reference (exit 1 if an "
-                "exact one is off by more than 1e-9 relative, 1e-5 with --wire-precision f32)");
-  sub->add_option("--summary", o->summary, "Write a JSON summary to this file");
-  sub->add_option("--csv", o->csv,
-                  "Write one CSV line per iteration to this file (appended to with --resume)");
-  sub->add_option("--checkpoint", o->checkpoint,
-                  "Write the model and optimizer state to this file every --checkpoint-every "
-                  "iterations and at the end (atomically: temporary file, then rename)");
-  sub->add_option("--checkpoint-every", o->checkpoint_every, "Iterations between checkpoints")
-      ->capture_default_str();
-  sub->add_flag("--resume", o->resume,
-                "Start from the --checkpoint file (it must belong to the same run)");
-  sub->add_option("--dashboard", o->dashboard,
-                  "Serve the live dashboard (HTTP + WebSocket) on ADDR:PORT, or on 127.0.0.1:PORT "
-                  "for a bare PORT (port 0: any free)");
-  sub->add_option("--dashboard-token-file", o->dashboard_token_file,
-                  "Require the token in this file on every dashboard request");
-  sub->add_option("--secret-file", o->secret_file,
-                  "Workers must prove they hold the shared secret in this file (HMAC-SHA256 "
-                  "challenge-response); others are refused");
-  sub->add_option("--tls-cert", o->tls.cert_file,
-                  "Accept workers over TLS only, with this PEM certificate (chain); needs "
-                  "--tls-key");
-  sub->add_option("--tls-key", o->tls.key_file, "The PEM private key of --tls-cert");
-  sub->add_option("--tls-ca", o->tls.ca_file,
-                  "Mutual TLS: every worker must present a certificate signed by this PEM CA");
-  sub->add_option("--baseline-summary", o->baseline_summary,
-                  "Show this --summary file's iteration times on the dashboard beside ours");
+  o->add_to(*sub);
   return [o] { return run(*o); };
 }
 

@@ -23,36 +23,46 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include "cluster_options.hpp"
 #include "commands.hpp"
+#include "options/auth_options.hpp"
+#include "options/dashboard_options.hpp"
+#include "options/logging_options.hpp"
+#include "options/optimizer_options.hpp"
+#include "options/option_helpers.hpp"
+#include "options/output_options.hpp"
+#include "options/protocol_options.hpp"
+#include "options/tls_options.hpp"
+#include "options/workload_options.hpp"
 #include "pgc/core/error.hpp"
+#include "pgc/core/logger.hpp"
 #include "pgc/launch/process_group.hpp"
 #include "pgc/net/endpoint.hpp"
 #include "ps_address.hpp"
 #include "rank_env.hpp"
+#include "ready_signal.hpp"
 
 namespace pgc::tools {
 namespace {
 
 struct rank_cli {
   protocol_options protocol;
+  optimizer_options optimizer;
   workload_options workload;
+  output_options output;
+  dashboard_options dashboard;
+  auth_options auth;
+  // Rank 0's PS gets the certificate and key, the workers the CA (and expected name).
+  tls_options tls{tls_role::cluster};
+  logging_options logging;
   std::string ps;          // HOST:PORT the workers connect to
   std::string rendezvous;  // ... or the file rank 0 writes it to
   double rendezvous_timeout = 60;
   std::string listen;  // rank 0; default 0.0.0.0 with the port of --ps (or any port)
   std::string advertise;
-  bool verify = false;
-  std::string summary;
-  std::string csv;
-  std::string dashboard;
-  std::string secret_file;
-  // TLS: rank 0's PS gets the certificate and key, the workers the CA (and expected name).
-  std::string tls_cert;
-  std::string tls_key;
-  std::string tls_ca;
-  std::string tls_server_name;
   int threads = 1;
+  double reconnect_timeout = 600;
+
+  void add_to(CLI::App& app);
 };
 
 std::string self_executable() {
@@ -131,25 +141,18 @@ net::endpoint await_rendezvous(const rank_cli& o, const rank_env& env) {
                            seconds + " s; " + why);
 }
 
-int run_ps(const rank_cli& o, const rank_env& env, const net::endpoint& listen) {
+int run_ps(const rank_cli& o, const rank_env& env, const net::endpoint& listen,
+           const core::logger& log) {
   const std::string self = self_executable();
   std::vector<std::string> argv{self, "ps", "--listen", listen.to_string()};
-  for (auto& a : o.protocol.arguments())
-    argv.push_back(a);
-  for (auto& a : o.workload.arguments())
-    argv.push_back(a);
-  if (o.verify) argv.push_back("--verify");
-  const auto forward = [&argv](const char* flag, const std::string& value) {
-    if (value.empty()) return;
-    argv.push_back(flag);
-    argv.push_back(value);
-  };
-  forward("--summary", o.summary);
-  forward("--csv", o.csv);
-  forward("--dashboard", o.dashboard);
-  forward("--secret-file", o.secret_file);
-  forward("--tls-cert", o.tls_cert);
-  forward("--tls-key", o.tls_key);
+  for (const auto& group : {o.protocol.arguments(), o.optimizer.arguments(), o.workload.arguments(),
+                            o.output.arguments(), o.dashboard.arguments(), o.auth.arguments(),
+                            o.tls.for_ps().arguments(), o.logging.arguments()}) {
+    argv.insert(argv.end(), group.begin(), group.end());
+  }
+  // The PS tells where it listens on a pipe of its own, not in its log.
+  argv.push_back("--ready-fd");
+  argv.push_back(std::to_string(k_ready_fd));
 
   // A file from an earlier job must not send the workers of this one astray.
   if (!o.rendezvous.empty()) {
@@ -169,31 +172,29 @@ int run_ps(const rank_cli& o, const rank_env& env, const net::endpoint& listen) 
   };
   launch::process_group group(io.get_executor(), go);
   launch::readiness_gate gate{
-      "ps", "listening on",
-      std::chrono::milliseconds(static_cast<long>(o.rendezvous_timeout * 1000))};
+      "ps", "", std::chrono::milliseconds(static_cast<long>(o.rendezvous_timeout * 1000))};
   const auto publish = [&](const std::string& line) {
-    const net::endpoint address = reachable_endpoint(listening_endpoint(line), o.advertise);
+    const net::endpoint address = reachable_endpoint(ready_signal::parse(line).listen, o.advertise);
     if (!o.rendezvous.empty()) {
       write_rendezvous(o.rendezvous, address, env.job);
-      std::printf("pgc rank: %s: PS address %s written to %s\n", describe(env).c_str(),
-                  address.to_string().c_str(), o.rendezvous.c_str());
+      log.info(describe(env) + ": PS address " + address.to_string() + " written to " +
+               o.rendezvous);
     } else {
-      std::printf("pgc rank: %s: PS on %s, workers connect to %s\n", describe(env).c_str(),
-                  listen.to_string().c_str(), o.ps.c_str());
+      log.info(describe(env) + ": PS on " + listen.to_string() + ", workers connect to " + o.ps);
     }
-    std::fflush(stdout);
     return std::vector<launch::command>{};
   };
   launch::group_summary summary;
   std::exception_ptr failure;
-  boost::asio::co_spawn(io, group.run({{"ps", argv, {}, true, true}}, std::move(gate), publish),
-                        [&](std::exception_ptr e, launch::group_summary s) {
-                          failure = e;
-                          summary = std::move(s);
-                        });
+  boost::asio::co_spawn(
+      io, group.run({{"ps", argv, {}, true, true, k_ready_fd}}, std::move(gate), publish),
+      [&](std::exception_ptr e, launch::group_summary s) {
+        failure = e;
+        summary = std::move(s);
+      });
   io.run();
   if (failure) std::rethrow_exception(failure);
-  if (summary.exit_code() != 0) std::printf("pgc rank: %s\n", summary.message.c_str());
+  if (summary.exit_code() != 0) log.error(summary.message);
   if (!o.rendezvous.empty()) {
     std::error_code ignored;
     std::filesystem::remove(o.rendezvous, ignored);
@@ -201,7 +202,7 @@ int run_ps(const rank_cli& o, const rank_env& env, const net::endpoint& listen) 
   return summary.exit_code();
 }
 
-int run_worker(const rank_cli& o, const rank_env& env) {
+int run_worker(const rank_cli& o, const rank_env& env, const core::logger& log) {
   const std::string address =
       o.ps.empty() ? await_rendezvous(o, env).to_string() : net::parse_endpoint(o.ps).to_string();
   const std::string name = "w" + std::to_string(env.rank - 1);
@@ -216,24 +217,14 @@ int run_worker(const rank_cli& o, const rank_env& env) {
                                 "--heartbeat-ms",
                                 std::to_string(o.protocol.heartbeat_ms),
                                 "--threads",
-                                std::to_string(o.threads)};
-  for (auto& a : o.workload.arguments())
-    args.push_back(a);
-  if (!o.secret_file.empty()) {
-    args.push_back("--secret-file");
-    args.push_back(o.secret_file);
+                                std::to_string(o.threads),
+                                "--reconnect-timeout",
+                                exact_text(o.reconnect_timeout)};
+  for (const auto& group : {o.workload.arguments(), o.auth.arguments(),
+                            o.tls.for_workers().arguments(), o.logging.arguments()}) {
+    args.insert(args.end(), group.begin(), group.end());
   }
-  if (!o.tls_ca.empty()) {
-    args.push_back("--tls-ca");
-    args.push_back(o.tls_ca);
-  }
-  if (!o.tls_server_name.empty()) {
-    args.push_back("--tls-server-name");
-    args.push_back(o.tls_server_name);
-  }
-  std::printf("pgc rank: %s: worker %s connects to %s\n", describe(env).c_str(), name.c_str(),
-              address.c_str());
-  std::fflush(stdout);
+  log.info(describe(env) + ": worker " + name + " connects to " + address);
   // exec, not a child: the launcher sees (and signals) the worker itself.
   std::vector<char*> argv;
   for (auto& a : args)
@@ -260,24 +251,31 @@ int run(rank_cli o, bool workers_given) {
                             " ranks are a PS and " + std::to_string(env->size - 1) + " workers");
   }
   o.protocol.workers = env->size - 1;
-  (void)o.protocol.spec();  // every rank rejects bad arguments, not only the PS
+  // Every rank rejects bad arguments, not only the PS.
+  o.protocol.validate();
+  o.optimizer.validate();
+  o.output.validate();
+  o.dashboard.validate();
+  o.auth.validate();
+  o.tls.validate();
   if (o.ps.empty() == o.rendezvous.empty()) {
     throw core::input_error("give exactly one of --ps HOST:PORT and --rendezvous FILE");
   }
+  if (!o.ps.empty()) {
+    try {
+      (void)net::parse_endpoint(o.ps);
+    } catch (const core::input_error& e) {
+      throw core::input_error(std::string("--ps: ") + e.what());
+    }
+  }
   if (!(o.rendezvous_timeout > 0)) throw core::input_error("--rendezvous-timeout must be positive");
   if (o.threads < 1) throw core::input_error("--threads must be at least 1");
-  const bool tls = !o.tls_cert.empty() || !o.tls_key.empty() || !o.tls_ca.empty() ||
-                   !o.tls_server_name.empty();
-  if (tls && (o.tls_cert.empty() || o.tls_key.empty() || o.tls_ca.empty())) {
-    throw core::input_error(
-        "TLS needs --tls-cert and --tls-key (rank 0's PS) and --tls-ca (the workers verify the "
-        "PS with it)");
-  }
-  if (env->rank > 0) return run_worker(o, *env);
+  const core::logger log = o.logging.make_logger("pgc rank");
+  if (env->rank > 0) return run_worker(o, *env, log);
 
   net::endpoint listen{"0.0.0.0", 0};
   if (!o.listen.empty()) {
-    listen = net::parse_endpoint(o.listen);
+    listen = parse_listen(o.listen, "--listen");
   } else if (!o.ps.empty()) {
     listen.port = net::parse_endpoint(o.ps).port;
   }
@@ -286,7 +284,39 @@ int run(rank_cli o, bool workers_given) {
         "with --ps the PS needs a fixed port: --listen ADDR:PORT or a port "
         "in --ps");
   }
-  return run_ps(o, *env, listen);
+  return run_ps(o, *env, listen, log);
+}
+
+void rank_cli::add_to(CLI::App& app) {
+  protocol.add_to(app);
+  optimizer.add_to(app);
+  workload.add_to(app);
+  app.add_option("--ps", ps,
+                 "HOST:PORT where the workers find the PS (rank 0 listens on its port)");
+  app.add_option("--rendezvous", rendezvous,
+                 "A file on a shared file system: rank 0 writes the PS address to it, the "
+                 "others wait for it");
+  app.add_option("--rendezvous-timeout", rendezvous_timeout,
+                 "Seconds the workers wait for the rendezvous file (and rank 0 for its PS)")
+      ->check(greater_than(0))
+      ->capture_default_str();
+  app.add_option("--listen", listen,
+                 "ADDR:PORT the PS binds (default 0.0.0.0 and the port of --ps, or any port)");
+  app.add_option("--advertise", advertise,
+                 "Host name or address written to the rendezvous file (default: the --listen "
+                 "host, or this host's name when that is 0.0.0.0)");
+  output.add_to(app);
+  dashboard.add_to(app);
+  auth.add_to(app);
+  tls.add_to(app);
+  logging.add_to(app);
+  app.add_option("--threads", threads, "Compute threads per worker")
+      ->check(at_least(1))
+      ->capture_default_str();
+  app.add_option("--reconnect-timeout", reconnect_timeout,
+                 "Seconds the workers keep trying to reach a PS that went away")
+      ->check(greater_than(0))
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -295,37 +325,7 @@ command add_rank_command(CLI::App& app) {
   auto o = std::make_shared<rank_cli>();
   auto* sub = app.add_subcommand(
       "rank", "One rank of an mpirun/srun job: rank 0 runs the PS, the others the workers");
-  o->protocol.add_to(*sub);
-  o->workload.add_to(*sub);
-  sub->add_option("--ps", o->ps,
-                  "HOST:PORT where the workers find the PS (rank 0 listens on its port)");
-  sub->add_option("--rendezvous", o->rendezvous,
-                  "A file on a shared file system: rank 0 writes the PS address to it, the "
-                  "others wait for it");
-  sub->add_option("--rendezvous-timeout", o->rendezvous_timeout,
-                  "Seconds the workers wait for the rendezvous file (and rank 0 for its PS)")
-      ->capture_default_str();
-  sub->add_option("--listen", o->listen,
-                  "ADDR:PORT the PS binds (default 0.0.0.0 and the port of --ps, or any port)");
-  sub->add_option("--advertise", o->advertise,
-                  "Host name or address written to the rendezvous file (default: the --listen "
-                  "host, or this host's name when that is 0.0.0.0)");
-  sub->add_flag("--verify", o->verify, "The PS checks every decoded gradient against a reference");
-  sub->add_option("--summary", o->summary, "The PS writes a JSON summary to this file");
-  sub->add_option("--csv", o->csv, "The PS writes one CSV line per iteration to this file");
-  sub->add_option("--dashboard", o->dashboard, "The PS serves the live dashboard on ADDR:PORT");
-  sub->add_option("--secret-file", o->secret_file,
-                  "PS and workers authenticate each other with the shared secret in FILE (the "
-                  "same path on every host)");
-  sub->add_option("--tls-cert", o->tls_cert,
-                  "PS and workers talk TLS: rank 0's PEM certificate (needs --tls-key, --tls-ca; "
-                  "the same paths on every host)");
-  sub->add_option("--tls-key", o->tls_key, "The PEM private key of --tls-cert");
-  sub->add_option("--tls-ca", o->tls_ca, "The PEM CA the workers verify the PS certificate with");
-  sub->add_option("--tls-server-name", o->tls_server_name,
-                  "The name the workers expect in the PS certificate (default: the host of --ps "
-                  "or of the rendezvous file)");
-  sub->add_option("--threads", o->threads, "Compute threads per worker")->capture_default_str();
+  o->add_to(*sub);
   return [o, sub] { return run(*o, sub->count("--workers") > 0); };
 }
 

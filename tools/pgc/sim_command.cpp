@@ -14,6 +14,7 @@
 
 #include "assignment_options.hpp"
 #include "commands.hpp"
+#include "options/option_helpers.hpp"
 #include "pgc/coding/assignment.hpp"
 #include "pgc/coding/ordering.hpp"
 #include "pgc/core/error.hpp"
@@ -76,7 +77,7 @@ int run_trace(const sim_options& o) {
                           : count_trace_lines(text);
   const coding::assignment base = o.assignment.build(workers);
   base.check_ell(ell);
-  const auto kind = coding::parse_order_kind(o.assignment.order);
+  const auto kind = o.assignment.order;
   const coding::ordered result = coding::apply_order(base, kind, ell, o.assignment.seed);
   const coding::assignment& a = result.tasks;
   const sim::chunk_times times = sim::parse_trace(text, a);
@@ -213,7 +214,8 @@ command add_sim_command(CLI::App& app) {
                   "Communication factor ell (experiments: a list, default per experiment)")
       ->delimiter(',');
   sub->add_flag("--json", opts->json, "Print one JSON object");
-  sub->add_option("--trials", opts->trials, "Monte-Carlo trials (default per experiment)");
+  sub->add_option("--trials", opts->trials, "Monte-Carlo trials (default per experiment)")
+      ->check(at_least(0));
   sub->add_option("--out", opts->out, "Directory for CSV, JSON, gnuplot scripts and SVG plots");
   sub->add_flag("--no-plots", opts->no_plots, "With --out: do not run gnuplot");
   sub->add_flag("--progress", opts->progress, "Progress line on stderr even when not a terminal");

@@ -118,6 +118,8 @@ struct worker::impl : std::enable_shared_from_this<worker::impl> {
     std::shared_ptr<net::shm_region> shm;
     std::uint64_t generation = 0;  // connections so far: results of an older one are not sent
     bool welcomed = false;         // this connection got its Welcome
+    // The heartbeat loop's timer (Welcome wakes it to adopt the PS's interval).
+    std::shared_ptr<net::asio::steady_timer> heartbeat;
     std::string refusal;           // why the PS refused it, when that may heal
     // With a shared secret: this connection's nonces (net/auth.hpp).
     net::nonce ps_nonce{};

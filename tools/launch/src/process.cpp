@@ -16,19 +16,26 @@ namespace pgc::launch {
 namespace asio = boost::asio;
 
 process::process(asio::any_io_executor executor, process_spec spec, line_handler on_line,
-                 process_limits limits)
+                 process_limits limits, line_handler on_ready)
     : spec_(std::move(spec)),
       on_line_(std::move(on_line)),
+      on_ready_(std::move(on_ready)),
       limits_(limits),
       out_(executor),
       err_(executor),
+      ready_(executor),
       out_lines_(limits.max_line),
       err_lines_(limits.max_line),
+      ready_lines_(limits.max_line),
       poll_timer_(executor) {
   const auto child = detail::spawn_child(spec_);
   pid_ = child.pid;
   out_.assign(child.stdout_fd);
   err_.assign(child.stderr_fd);
+  if (child.ready_fd >= 0) {
+    ready_.assign(child.ready_fd);
+    ++open_pipes_;
+  }
 }
 
 process::~process() {
@@ -44,13 +51,18 @@ void process::signal(int sig) noexcept {
 
 asio::awaitable<exit_status> process::run() {
   using namespace asio::experimental::awaitable_operators;
-  co_return co_await (pump_(out_, out_lines_) && pump_(err_, err_lines_) && reap_());
+  if (!ready_.is_open()) {
+    co_return co_await (pump_(out_, out_lines_, on_line_) && pump_(err_, err_lines_, on_line_) &&
+                        reap_());
+  }
+  const line_handler ready = on_ready_ ? on_ready_ : [](std::string_view) {};
+  co_return co_await (pump_(out_, out_lines_, on_line_) && pump_(err_, err_lines_, on_line_) &&
+                      pump_(ready_, ready_lines_, ready) && reap_());
 }
 
-asio::awaitable<void> process::pump_(asio::posix::stream_descriptor& pipe,
-                                     line_splitter& splitter) {
+asio::awaitable<void> process::pump_(asio::posix::stream_descriptor& pipe, line_splitter& splitter,
+                                     const line_handler& deliver) {
   std::array<char, 4096> buffer;
-  const auto deliver = [this](std::string_view line) { on_line_(line); };
   for (;;) {
     const auto [ec, size] =
         co_await pipe.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
@@ -90,6 +102,7 @@ asio::awaitable<exit_status> process::reap_() {
     boost::system::error_code ignored;
     out_.cancel(ignored);
     err_.cancel(ignored);
+    if (ready_.is_open()) ready_.cancel(ignored);
   }
   co_return *status_;
 }

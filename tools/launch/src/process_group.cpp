@@ -34,8 +34,9 @@ void process_group::notify_() {
 
 void process_group::start_(command cmd) {
   auto proc = std::make_unique<process>(
-      executor_, process_spec{cmd.name, cmd.argv, cmd.env},
-      [this, name = cmd.name](std::string_view line) { on_line_(name, line); }, options_.limits);
+      executor_, process_spec{cmd.name, cmd.argv, cmd.env, cmd.ready_fd},
+      [this, name = cmd.name](std::string_view line) { on_line_(name, line); }, options_.limits,
+      [this, name = cmd.name](std::string_view line) { on_ready_line_(name, line); });
   const std::size_t index = entries_.size();
   entries_.push_back(entry{std::move(cmd), std::move(proc)});
   ++outstanding_;
@@ -88,6 +89,10 @@ asio::awaitable<group_summary> process_group::run(std::vector<command> initial,
   }
   gate_ = std::move(gate);
   then_ = std::move(then);
+  if (gate_) {
+    for (const auto& cmd : initial)
+      if (cmd.name == gate_->process) gate_on_ready_fd_ = cmd.ready_fd >= 0;
+  }
 
   if (options_.handle_signals) {
     signals_.emplace(executor_, SIGINT, SIGTERM);

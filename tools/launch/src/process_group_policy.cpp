@@ -61,11 +61,24 @@ void process_group::note_(std::string_view text) {
 
 void process_group::on_line_(const std::string& name, std::string_view line) {
   options_.sink(name, line);
+  if (!gate_on_ready_fd_) offer_to_gate_(name, line);
+}
+
+void process_group::on_ready_line_(const std::string& name, std::string_view line) {
+  if (gate_on_ready_fd_) offer_to_gate_(name, line);
+}
+
+void process_group::offer_to_gate_(const std::string& name, std::string_view line) {
   if (gate_pending_() && !ready_line_ && name == gate_->process &&
       line.find(gate_->substring) != std::string_view::npos) {
     ready_line_ = std::string(line);
     notify_();
   }
+}
+
+std::string process_group::gate_event_() const {
+  if (gate_on_ready_fd_) return "signal readiness";
+  return "print \"" + gate_->substring + "\"";
 }
 
 bool process_group::all_finished_() const noexcept {
@@ -104,7 +117,7 @@ void process_group::evaluate_() {
     const bool ok = status && status->success();
     if (gate_pending_() && e.cmd.name == gate_->process) {
       begin_stop_(stop_reason::not_ready, e.cmd.name,
-                  e.cmd.name + " ended (" + how + ") before printing \"" + gate_->substring + "\"");
+                  e.cmd.name + " ended (" + how + ") before it could " + gate_event_());
     } else if (e.cmd.awaited) {
       begin_stop_(stop_reason::awaited_exited, e.cmd.name,
                   e.cmd.name + " ended (" + how + "), stopping the others");
@@ -138,7 +151,7 @@ void process_group::evaluate_() {
       }
     } else if (clock::now() >= gate_deadline_) {
       begin_stop_(stop_reason::readiness_timeout, gate_->process,
-                  gate_->process + " did not print \"" + gate_->substring + "\" within " +
+                  gate_->process + " did not " + gate_event_() + " within " +
                       std::to_string(gate_->timeout.count()) + " ms");
       return;
     }

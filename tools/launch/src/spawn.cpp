@@ -77,8 +77,9 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 }
 
 // Runs in the child between fork and exec: async-signal-safe calls only.
-[[noreturn]] void exec_child(pid_t parent, int devnull, int out, int err, int report,
-                             const char* path, char* const* argv, char* const* envp) {
+[[noreturn]] void exec_child(pid_t parent, int devnull, int out, int err, int report, int ready,
+                             int ready_target, const char* path, char* const* argv,
+                             char* const* envp) {
   // The kernel SIGKILLs us when the parent (thread) dies; if it died before this call, leave.
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(127);
   ::setpgid(0, 0);
@@ -88,7 +89,10 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   ::sigaction(SIGPIPE, &dfl, nullptr);
-  if (::dup2(devnull, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) {
+  // `ready` and `report` lie above ready_target (see spawn_child), so this dup2 clobbers neither
+  // and its result is inherited (dup2 clears close-on-exec).
+  if (::dup2(devnull, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0 ||
+      (ready_target >= 0 && ::dup2(ready, ready_target) < 0)) {
     const int code = errno;
     [[maybe_unused]] auto ignored = ::write(report, &code, sizeof code);
     ::_exit(127);
@@ -142,19 +146,37 @@ spawned_child spawn_child(const process_spec& spec) {
   make_pipe(report_read, report_write);
   fd_guard devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (devnull.get() < 0) throw os_error("open /dev/null");
+  fd_guard ready_read, ready_write;
+  if (spec.ready_fd >= 0) {
+    if (spec.ready_fd < 3) {
+      throw core::input_error(spec.name + ": the ready descriptor must be 3 or above, not " +
+                              std::to_string(spec.ready_fd));
+    }
+    make_pipe(ready_read, ready_write);
+    // Above the target number, so that the child's dup2 onto it overwrites neither the ready
+    // pipe nor the exec report pipe.
+    const auto lift = [&](fd_guard& fd) {
+      const int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, spec.ready_fd + 1);
+      if (moved < 0) throw os_error(spec.name + ": fcntl");
+      fd.reset(moved);
+    };
+    lift(ready_write);
+    lift(report_write);
+  }
 
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw os_error(spec.name + ": fork");
   if (pid == 0) {
     exec_child(parent, devnull.get(), out_write.get(), err_write.get(), report_write.get(),
-               path.c_str(), argv.data(), envp.data());
+               ready_write.get(), spec.ready_fd, path.c_str(), argv.data(), envp.data());
   }
 
   // Our copies of the write ends must go, or the reads below never see end-of-file.
   out_write.reset();
   err_write.reset();
   report_write.reset();
+  ready_write.reset();
   int code = 0;
   ssize_t got = 0;
   do {
@@ -167,7 +189,7 @@ spawned_child spawn_child(const process_spec& spec) {
     throw core::input_error(spec.name + ": cannot execute " + spec.argv.front() + " (" + path +
                             "): " + std::strerror(code));
   }
-  return {pid, out_read.release(), err_read.release()};
+  return {pid, out_read.release(), err_read.release(), ready_read.release()};
 }
 
 }  // namespace pgc::launch::detail

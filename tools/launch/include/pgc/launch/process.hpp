@@ -24,6 +24,10 @@ struct process_spec {
   std::string name;                                      // for messages and log prefixes
   std::vector<std::string> argv;                         // non-empty
   std::vector<std::pair<std::string, std::string>> env;  // added to (or overriding) ours
+  // >= 3: the child's descriptor of that number is the write end of a pipe whose lines go to
+  // the process's ready handler instead of the output (a machine-readable channel, e.g. the
+  // PS's readiness line for `pgc ps --ready-fd 3`). -1: none.
+  int ready_fd = -1;
 };
 
 struct process_limits {
@@ -43,9 +47,10 @@ class process {
 
   // Starts the child at once. Throws core::input_error naming the executable if argv is empty,
   // the executable is not in PATH or cannot be executed; std::system_error if the OS refuses
-  // (no pipes, no fork). `on_line` gets every whole line of stdout and stderr, on the executor.
+  // (no pipes, no fork). `on_line` gets every whole line of stdout and stderr, `on_ready` every
+  // line written to spec.ready_fd, both on the executor.
   process(boost::asio::any_io_executor executor, process_spec spec, line_handler on_line,
-          process_limits limits = {});
+          process_limits limits = {}, line_handler on_ready = {});
   // Last resort for a child still running: SIGKILL to its group and a blocking reap.
   ~process();
 
@@ -70,19 +75,22 @@ class process {
 
  private:
   boost::asio::awaitable<void> pump_(boost::asio::posix::stream_descriptor& pipe,
-                                     line_splitter& splitter);
+                                     line_splitter& splitter, const line_handler& deliver);
   boost::asio::awaitable<exit_status> reap_();
 
   process_spec spec_;
   line_handler on_line_;
+  line_handler on_ready_;
   process_limits limits_;
   pid_t pid_ = -1;
   std::optional<exit_status> status_;
   int open_pipes_ = 2;
   boost::asio::posix::stream_descriptor out_;
   boost::asio::posix::stream_descriptor err_;
+  boost::asio::posix::stream_descriptor ready_;  // open only with spec.ready_fd
   line_splitter out_lines_;
   line_splitter err_lines_;
+  line_splitter ready_lines_;
   boost::asio::steady_timer poll_timer_;
 };
 

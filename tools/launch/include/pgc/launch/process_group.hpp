@@ -28,9 +28,14 @@ struct command {
   std::vector<std::pair<std::string, std::string>> env;  // extra environment
   bool essential = true;  // exiting with anything but 0 before the stop stops the group
   bool awaited = false;   // its exit, whatever the status, ends the run (the PS)
+  // >= 3: a pipe on this descriptor of the child carries machine-readable lines (process_spec);
+  // they open a readiness gate on this command and never reach the sink.
+  int ready_fd = -1;
 };
 
-// Holds back the follow-up commands until `process` prints a line containing `substring`.
+// Holds back the follow-up commands until `process` is ready: for a command with a ready_fd,
+// when it writes a line containing `substring` (empty: any line) there; otherwise when it
+// prints such a line on its output.
 struct readiness_gate {
   std::string process;
   std::string substring;
@@ -127,6 +132,10 @@ class process_group {
   void note_(std::string_view text);
   void notify_();
   void on_line_(const std::string& name, std::string_view line);
+  void on_ready_line_(const std::string& name, std::string_view line);
+  void offer_to_gate_(const std::string& name, std::string_view line);
+  // What the gate waits for, for messages: "print \"listening on\"" or "signal readiness".
+  std::string gate_event_() const;
   boost::asio::awaitable<void> wait_signals_();
   group_summary summary_();
 
@@ -145,6 +154,7 @@ class process_group {
   std::optional<readiness_gate> gate_;
   follow_up then_;
   bool gate_open_ = false;
+  bool gate_on_ready_fd_ = false;  // the gated command has a ready_fd
   std::optional<std::string> ready_line_;
   clock::time_point gate_deadline_;
 

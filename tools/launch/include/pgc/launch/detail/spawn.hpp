@@ -13,6 +13,7 @@ struct spawned_child {
   pid_t pid = -1;
   int stdout_fd = -1;
   int stderr_fd = -1;
+  int ready_fd = -1;  // the read end of the spec.ready_fd pipe; -1 without
 };
 
 // fork/exec with everything allocated before the fork, so the child only makes
