@@ -25,6 +25,13 @@ inline std::string slurp(const std::string& path) {
   return text.str();
 }
 
+// A fresh path in the build tree's tests/ folder: PREFIX-NAME, removed if it exists.
+inline std::string fresh_path(const std::string& prefix, const std::string& name) {
+  const std::string path = std::string(PGC_BINARY_DIR) + "/tests/" + prefix + "-" + name;
+  std::remove(path.c_str());
+  return path;
+}
+
 // `args` is passed to /bin/sh after the binary path: quote accordingly.
 inline process_result run_pgc(const std::string& args) {
   static int counter = 0;

@@ -31,9 +31,7 @@ using namespace std::chrono_literals;
 namespace {
 
 std::string temp_file(const std::string& name) {
-  const std::string path = std::string(PGC_BINARY_DIR) + "/tests/admission-" + name;
-  std::remove(path.c_str());
-  return path;
+  return pgc::test::fresh_path("admission", name);
 }
 
 // The synthetic workload at its defaults, spelled out so that PS and workers agree by

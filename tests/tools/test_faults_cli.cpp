@@ -30,9 +30,7 @@ using namespace std::chrono_literals;
 namespace {
 
 std::string temp_file(const std::string& name) {
-  const std::string path = std::string(PGC_BINARY_DIR) + "/tests/faults-" + name;
-  std::remove(path.c_str());
-  return path;
+  return pgc::test::fresh_path("faults", name);
 }
 
 std::vector<std::string> workload_args() {

@@ -20,17 +20,6 @@ namespace pgc::tools {
 // checkpoint fingerprints must not round: std::to_string turned 1e-7 into 0.000000).
 std::string exact_text(double v);
 
-// "a | b | c": the spellings for a help text.
-template <class E>
-std::string names_alternatives(core::name_table<E> table) {
-  std::string out;
-  for (const auto& [name, v] : table) {
-    if (!out.empty()) out += " | ";
-    out += name;
-  }
-  return out;
-}
-
 // Parses the option's text through `table` into `value` (the option holds the enum itself); an
 // unknown spelling fails with the valid ones listed. The help text ends with the spellings and
 // the default is shown by name.
@@ -43,19 +32,14 @@ CLI::Option* add_enum_option(CLI::App& app, std::string name, E& value, core::na
   auto* option = app.add_option(
       std::move(name),
       [&value, table](const CLI::results_t& results) {
-        for (const auto& [spelling, v] : table) {
-          if (spelling == results.front()) {
-            value = v;
-            return true;
-          }
-        }
-        return false;  // not reached: the check below refused the text
+        const auto v = core::find_name(table, results.front());
+        if (v) value = *v;
+        return v.has_value();  // false not reached: the check below refused the text
       },
-      help + ": " + names_alternatives(table));
+      help + ": " + core::names_list(table, " | "));
   option->check(CLI::Validator(
       [table](std::string& text) -> std::string {
-        for (const auto& [spelling, v] : table)
-          if (spelling == text) return {};
+        if (core::find_name(table, text)) return {};
         return "unknown value '" + text + "', expected one of: " + core::names_list(table);
       },
       "", "name table"));
