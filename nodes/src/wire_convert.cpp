@@ -162,6 +162,8 @@ message_ptr make_welcome(const protocol_config& protocol, const coding::scheme& 
   w.setSeed(protocol.scheme.seed);
   if (mac) w.setMac(capnp::Data::Reader(mac->data(), mac->size()));
   w.setWirePrecision(to_wire(protocol.precision));
+  w.setBatchSize(static_cast<std::uint32_t>(protocol.batch.size));
+  w.setBatchSeed(protocol.batch.seed);
   if (shm) {
     auto offer = w.initSharedMemory();
     offer.setSocket(shm->socket);
@@ -282,6 +284,7 @@ welcome_info read_welcome(wire::Welcome::Reader w) {
   info.heartbeat = std::chrono::milliseconds(w.getHeartbeatIntervalMs());
   info.heartbeat_misses = static_cast<int>(std::min<std::uint32_t>(w.getHeartbeatMisses(), 1000));
   info.precision = from_wire(w.getWirePrecision());
+  info.batch = {static_cast<long>(w.getBatchSize()), w.getBatchSeed()};
   if (w.hasSharedMemory()) {
     // envelope_problem checked the token's size and the socket name's length and characters.
     const auto offer = w.getSharedMemory();

@@ -92,6 +92,7 @@ struct welcome_info {
   std::chrono::milliseconds heartbeat{0};
   int heartbeat_misses = 0;
   wire_precision precision = wire_precision::f64;
+  batch_config batch;  // full batch from an older PS
   std::optional<shm_offer> shared_memory;
 };
 // Throws core::input_error when the scheme cannot be built from the fields.
