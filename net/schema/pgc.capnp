@@ -43,6 +43,9 @@ struct Hello {
   workload @5 :List(WorkloadField);  # what the worker's data is (kind, sizes, seeds, digests);
                                      # a PS with other data refuses it naming the field. Empty:
                                      # not checked (an embedder that declares none)
+  miniBatches @6 :Bool;        # the worker computes chunk shares of mini-batches
+                               # (Welcome.batchSize); a PS training with mini-batches refuses a
+                               # worker without it, which would compute whole chunks
 }
 
 # One field of a workload fingerprint, named as the command-line flag that sets it.

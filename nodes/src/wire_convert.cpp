@@ -88,10 +88,11 @@ void round_to_float(std::span<const double> in, std::span<float> out) noexcept {
 }
 
 message_ptr make_hello(std::string_view name, const hello_auth* auth, int preferred_id,
-                       const core::workload_fingerprint& workload) {
+                       const core::workload_fingerprint& workload, bool mini_batches) {
   auto m = new_message();
   auto h = root(m).initHello();
   h.setProtocolVersion(wire::PROTOCOL_VERSION);
+  h.setMiniBatches(mini_batches);
   h.setPreferredId(preferred_id);
   h.setWorkerName(capnp::Text::Reader(name.data(), name.size()));
   if (auth) {
@@ -113,6 +114,7 @@ admission::hello read_hello(wire::Hello::Reader h, const net::nonce& challenge) 
   out.protocol_version = h.getProtocolVersion();
   out.name = h.getWorkerName();
   out.preferred_id = h.getPreferredId();
+  out.mini_batches = h.getMiniBatches();
   for (const auto field : h.getWorkload())
     out.workload.fields.emplace_back(field.getName(), field.getValue());
   out.challenge = challenge;

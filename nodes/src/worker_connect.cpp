@@ -149,7 +149,7 @@ net::awaitable<void> worker::impl::run_connection(std::shared_ptr<impl> self,
   try {
     if (self->opt_.secret.empty()) {
       ch->send(detail::make_hello(self->opt_.name, nullptr, self->opt_.preferred_id,
-                                  self->opt_.fingerprint));
+                                  self->opt_.fingerprint, self->source_->supports_batches()));
     } else if (!co_await authenticate(self, *ch)) {
       conn.channel = nullptr;
       co_return;
@@ -200,7 +200,7 @@ net::awaitable<bool> worker::impl::authenticate(std::shared_ptr<impl> self, net:
                               net::hello_mac(self->opt_.secret, conn.ps_nonce, conn.hello_nonce,
                                              self->opt_.name)};
       ch.send(detail::make_hello(self->opt_.name, &auth, self->opt_.preferred_id,
-                                 self->opt_.fingerprint));
+                                 self->opt_.fingerprint, self->source_->supports_batches()));
       co_return true;
     }
     problem = "the PS sent " + std::string(net::kind_name(e.which())) + " instead of a challenge";

@@ -80,6 +80,14 @@ TEST_CASE("a welcome carries the mini-batch and reads as full batch without one"
   CHECK(info.batch.seed == 0x1234567890abcdefULL);
 }
 
+TEST_CASE("a hello says whether the worker computes mini-batches") {
+  for (const bool able : {false, true}) {
+    auto m = detail::make_hello("w", nullptr, -1, {}, able);
+    const auto h = detail::read_hello(m->getRoot<wire::Envelope>().getHello().asReader(), {});
+    CHECK(h.mini_batches == able);
+  }
+}
+
 // Found by tests/fuzz: load = 2^31 was read as INT_MIN, and ignore-stragglers' load - ell
 // overflowed (undefined behaviour) before the scheme could refuse it.
 TEST_CASE("a welcome whose counts do not fit in an int is refused with an input error") {

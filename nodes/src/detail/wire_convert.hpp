@@ -51,8 +51,10 @@ struct hello_auth {
   net::nonce nonce;
   net::mac mac;
 };
+// `mini_batches`: the worker's gradient source computes batch shares (Hello.miniBatches).
 message_ptr make_hello(std::string_view name, const hello_auth* auth = nullptr,
-                       int preferred_id = -1, const core::workload_fingerprint& workload = {});
+                       int preferred_id = -1, const core::workload_fingerprint& workload = {},
+                       bool mini_batches = false);
 // What admission needs of a Hello that arrived on a connection that got `challenge`.
 admission::hello read_hello(net::wire::Hello::Reader h, const net::nonce& challenge);
 message_ptr make_challenge(const net::nonce& nonce);
