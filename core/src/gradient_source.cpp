@@ -2,7 +2,6 @@
 
 #include <string>
 
-#include "pgc/core/batch_sampler.hpp"
 #include "pgc/core/error.hpp"
 
 namespace pgc::core {
@@ -27,52 +26,11 @@ void gradient_source::check_gradient_arguments(int chunk, const Eigen::VectorXd&
   }
 }
 
-void gradient_source::batch_gradient(int, std::span<const long>, const Eigen::VectorXd&,
-                                     Eigen::Ref<Eigen::VectorXd>) const {
-  throw input_error("this gradient source computes whole chunks only, not mini-batches");
-}
-
-void gradient_source::check_batch_arguments(int chunk, std::span<const long> offsets,
-                                            const Eigen::VectorXd& parameters,
-                                            const Eigen::Ref<Eigen::VectorXd>& out) const {
-  check_gradient_arguments(chunk, parameters, out);
-  const long n = chunk_samples(chunk);
-  long previous = -1;
-  for (long offset : offsets) {
-    if (offset <= previous || offset >= n) {
-      throw input_error("batch offsets must ascend strictly within chunk " + std::to_string(chunk) +
-                        "'s " + std::to_string(n) + " samples, got " + std::to_string(offset) +
-                        (previous >= 0 ? " after " + std::to_string(previous) : std::string()));
-    }
-    previous = offset;
-  }
-}
-
 Eigen::VectorXd full_gradient(const gradient_source& source, const Eigen::VectorXd& parameters) {
   Eigen::VectorXd total = Eigen::VectorXd::Zero(source.dimension());
   Eigen::VectorXd part(source.dimension());
   for (int chunk = 0; chunk < source.chunks(); ++chunk) {
     source.gradient(chunk, parameters, part);
-    total += part;
-  }
-  return total;
-}
-
-Eigen::VectorXd full_gradient(const gradient_source& source, const Eigen::VectorXd& parameters,
-                              const batch_sampler& sampler, std::uint64_t step) {
-  if (sampler.chunks() != source.chunks()) {
-    throw input_error("the batch sampler cuts " + std::to_string(sampler.chunks()) +
-                      " chunks, the gradient source " + std::to_string(source.chunks()));
-  }
-  Eigen::VectorXd total = Eigen::VectorXd::Zero(source.dimension());
-  Eigen::VectorXd part(source.dimension());
-  for (int chunk = 0; chunk < source.chunks(); ++chunk) {
-    if (sampler.chunk_size(chunk) != source.chunk_samples(chunk)) {
-      throw input_error("the batch sampler's chunk " + std::to_string(chunk) + " has " +
-                        std::to_string(sampler.chunk_size(chunk)) + " samples, the source's " +
-                        std::to_string(source.chunk_samples(chunk)));
-    }
-    source.batch_gradient(chunk, sampler.samples(chunk, step), parameters, part);
     total += part;
   }
   return total;

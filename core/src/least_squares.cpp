@@ -46,18 +46,6 @@ void least_squares::gradient(int chunk, const Eigen::VectorXd& parameters,
   out.noalias() = x * residual;
 }
 
-void least_squares::batch_gradient(int chunk, std::span<const long> offsets,
-                                   const Eigen::VectorXd& parameters,
-                                   Eigen::Ref<Eigen::VectorXd> out) const {
-  check_batch_arguments(chunk, offsets, parameters, out);
-  const long begin = ranges_[static_cast<std::size_t>(chunk)].begin;
-  out.setZero();
-  for (long offset : offsets) {
-    const auto x = features_.col(begin + offset);
-    out.noalias() += (x.dot(parameters) - targets_(begin + offset)) * x;
-  }
-}
-
 double least_squares::loss(const Eigen::VectorXd& parameters) const {
   check_parameters(parameters);
   return 0.5 * (features_.transpose() * parameters - targets_).squaredNorm();

@@ -8,7 +8,6 @@
 #include <utility>
 
 #include "detail/random.hpp"
-#include "detail/sample_blocks.hpp"
 #include "detail/softmax.hpp"
 #include "pgc/core/error.hpp"
 
@@ -45,19 +44,16 @@ struct totals {
   long correct = 0;
 };
 
-// Cross-entropy of the selected samples of `data`; adds its gradient to `grad` when given (zeroed
-// by the caller).
-totals accumulate(const dataset& data, const detail::sample_selection& selection,
-                  const layers<const double>& p, activation act, layers<double>* grad) {
+totals accumulate(const dataset& data, long begin, long count, const layers<const double>& p,
+                  activation act, layers<double>* grad) {
   totals result;
-  detail::sample_blocks blocks(data, selection);
   Eigen::MatrixXd x;
   Eigen::MatrixXd hidden;
   Eigen::MatrixXd logits;
   Eigen::MatrixXd back;
-  for (long start = 0; start < selection.count; start += k_block) {
-    const long n = std::min(k_block, selection.count - start);
-    const std::span<const int> labels = blocks.load(start, n, x);
+  for (long start = begin; start < begin + count; start += k_block) {
+    const long n = std::min(k_block, begin + count - start);
+    x = data.features.middleCols(start, n).cast<double>();
     hidden.noalias() = p.w1 * x;
     hidden.colwise() += p.b1;
     if (act == activation::relu) {
@@ -67,6 +63,7 @@ totals accumulate(const dataset& data, const detail::sample_selection& selection
     }
     logits.noalias() = p.w2 * hidden;
     logits.colwise() += p.b2;
+    const std::span<const int> labels(data.labels.data() + start, static_cast<std::size_t>(n));
     result.loss += detail::softmax_cross_entropy(logits, labels);
     for (long i = 0; i < n; ++i) {
       Eigen::Index predicted = 0;
@@ -90,25 +87,6 @@ totals accumulate(const dataset& data, const detail::sample_selection& selection
   return result;
 }
 
-// The gradient over `selection` of `train` (arguments checked) with its share of the penalty.
-void selection_gradient(const dataset& train, const mlp_config& config,
-                        const detail::sample_selection& selection,
-                        const Eigen::VectorXd& parameters, Eigen::Ref<Eigen::VectorXd> out) {
-  const int f = train.feature_count();
-  const int k = train.classes;
-  const layers<const double> p(parameters.data(), f, config.hidden, k);
-  out.setZero();
-  layers<double> grad(out.data(), f, config.hidden, k);
-  accumulate(train, selection, p, config.hidden_activation, &grad);
-  if (config.l2 > 0) {
-    // The penalty's share of these samples, so the shares add up to l2 * W over all chunks.
-    const double share =
-        static_cast<double>(selection.count) / static_cast<double>(train.samples());
-    grad.w1 += (config.l2 * share) * p.w1;
-    grad.w2 += (config.l2 * share) * p.w2;
-  }
-}
-
 }  // namespace
 
 mlp::mlp(std::shared_ptr<const dataset> train, const mlp_config& config)
@@ -129,25 +107,26 @@ int mlp::dimension() const {
 void mlp::gradient(int chunk, const Eigen::VectorXd& parameters,
                    Eigen::Ref<Eigen::VectorXd> out) const {
   check_gradient_arguments(chunk, parameters, out);
+  const int f = train_->feature_count();
+  const int k = train_->classes;
+  const layers<const double> p(parameters.data(), f, config_.hidden, k);
+  out.setZero();
+  layers<double> grad(out.data(), f, config_.hidden, k);
   const chunk_range range = ranges_[static_cast<std::size_t>(chunk)];
-  selection_gradient(*train_, config_, detail::sample_selection::range(range.begin, range.count),
-                     parameters, out);
-}
-
-void mlp::batch_gradient(int chunk, std::span<const long> offsets,
-                         const Eigen::VectorXd& parameters, Eigen::Ref<Eigen::VectorXd> out) const {
-  check_batch_arguments(chunk, offsets, parameters, out);
-  const long begin = ranges_[static_cast<std::size_t>(chunk)].begin;
-  selection_gradient(*train_, config_, detail::sample_selection::list(begin, offsets), parameters,
-                     out);
+  accumulate(*train_, range.begin, range.count, p, config_.hidden_activation, &grad);
+  if (config_.l2 > 0) {
+    // This chunk's share of the penalty, so the shares add up to l2 * W over all chunks.
+    const double share = static_cast<double>(range.count) / static_cast<double>(samples());
+    grad.w1 += (config_.l2 * share) * p.w1;
+    grad.w2 += (config_.l2 * share) * p.w2;
+  }
 }
 
 double mlp::loss(const Eigen::VectorXd& parameters) const {
   check_parameters(parameters);
   const layers<const double> p(parameters.data(), train_->feature_count(), config_.hidden,
                                train_->classes);
-  const totals t = accumulate(*train_, detail::sample_selection::range(0, samples()), p,
-                              config_.hidden_activation, nullptr);
+  const totals t = accumulate(*train_, 0, samples(), p, config_.hidden_activation, nullptr);
   return t.loss + 0.5 * config_.l2 * (p.w1.squaredNorm() + p.w2.squaredNorm());
 }
 
@@ -177,8 +156,7 @@ evaluation mlp::evaluate(const Eigen::VectorXd& parameters, const dataset& data)
   check_compatible(data, *train_);
   const layers<const double> p(parameters.data(), train_->feature_count(), config_.hidden,
                                train_->classes);
-  const totals t = accumulate(data, detail::sample_selection::range(0, data.samples()), p,
-                              config_.hidden_activation, nullptr);
+  const totals t = accumulate(data, 0, data.samples(), p, config_.hidden_activation, nullptr);
   const auto n = static_cast<double>(data.samples());
   return {t.loss / n, static_cast<double>(t.correct) / n, data.samples()};
 }

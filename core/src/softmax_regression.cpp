@@ -5,7 +5,6 @@
 #include <string>
 #include <utility>
 
-#include "detail/sample_blocks.hpp"
 #include "detail/softmax.hpp"
 #include "pgc/core/error.hpp"
 
@@ -24,20 +23,20 @@ struct totals {
 using const_matrix_map = Eigen::Map<const Eigen::MatrixXd>;
 using matrix_map = Eigen::Map<Eigen::MatrixXd>;
 
-// Cross-entropy of the selected samples of `data`; adds its gradient to weight_grad and
+// Cross-entropy of samples [begin, begin + count) of `data`; adds its gradient to weight_grad and
 // bias_grad when given (they must be zeroed by the caller).
-totals accumulate(const dataset& data, const detail::sample_selection& selection,
-                  const const_matrix_map& weights, const Eigen::Ref<const Eigen::VectorXd>& bias,
-                  matrix_map* weight_grad, Eigen::Ref<Eigen::VectorXd>* bias_grad) {
+totals accumulate(const dataset& data, long begin, long count, const const_matrix_map& weights,
+                  const Eigen::Ref<const Eigen::VectorXd>& bias, matrix_map* weight_grad,
+                  Eigen::Ref<Eigen::VectorXd>* bias_grad) {
   totals result;
-  detail::sample_blocks blocks(data, selection);
   Eigen::MatrixXd x;
   Eigen::MatrixXd logits;
-  for (long start = 0; start < selection.count; start += k_block) {
-    const long n = std::min(k_block, selection.count - start);
-    const std::span<const int> labels = blocks.load(start, n, x);
+  for (long start = begin; start < begin + count; start += k_block) {
+    const long n = std::min(k_block, begin + count - start);
+    x = data.features.middleCols(start, n).cast<double>();
     logits.noalias() = weights * x;
     logits.colwise() += bias;
+    const std::span<const int> labels(data.labels.data() + start, static_cast<std::size_t>(n));
     result.loss += detail::softmax_cross_entropy(logits, labels);
     for (long i = 0; i < n; ++i) {
       Eigen::Index predicted = 0;
@@ -52,26 +51,6 @@ totals accumulate(const dataset& data, const detail::sample_selection& selection
     }
   }
   return result;
-}
-
-// The gradient over `selection` of `train` (arguments checked) with its share of the penalty.
-void selection_gradient(const dataset& train, double l2, const detail::sample_selection& selection,
-                        const Eigen::VectorXd& parameters, Eigen::Ref<Eigen::VectorXd> out) {
-  const int k = train.classes;
-  const int f = train.feature_count();
-  const long weights_size = static_cast<long>(k) * f;
-  const const_matrix_map weights(parameters.data(), k, f);
-  out.setZero();
-  matrix_map weight_grad(out.data(), k, f);
-  Eigen::Ref<Eigen::VectorXd> bias_grad = out.segment(weights_size, k);
-  accumulate(train, selection, weights, parameters.segment(weights_size, k), &weight_grad,
-             &bias_grad);
-  if (l2 > 0) {
-    // The penalty's share of these samples, so the shares add up to l2 * W over all chunks.
-    const double share =
-        static_cast<double>(selection.count) / static_cast<double>(train.samples());
-    weight_grad += (l2 * share) * weights;
-  }
 }
 
 }  // namespace
@@ -89,18 +68,21 @@ int softmax_regression::dimension() const {
 void softmax_regression::gradient(int chunk, const Eigen::VectorXd& parameters,
                                   Eigen::Ref<Eigen::VectorXd> out) const {
   check_gradient_arguments(chunk, parameters, out);
+  const int k = train_->classes;
+  const int f = train_->feature_count();
+  const long weights_size = static_cast<long>(k) * f;
+  const const_matrix_map weights(parameters.data(), k, f);
+  out.setZero();
+  matrix_map weight_grad(out.data(), k, f);
+  Eigen::Ref<Eigen::VectorXd> bias_grad = out.segment(weights_size, k);
   const chunk_range range = ranges_[static_cast<std::size_t>(chunk)];
-  selection_gradient(*train_, config_.l2, detail::sample_selection::range(range.begin, range.count),
-                     parameters, out);
-}
-
-void softmax_regression::batch_gradient(int chunk, std::span<const long> offsets,
-                                        const Eigen::VectorXd& parameters,
-                                        Eigen::Ref<Eigen::VectorXd> out) const {
-  check_batch_arguments(chunk, offsets, parameters, out);
-  const long begin = ranges_[static_cast<std::size_t>(chunk)].begin;
-  selection_gradient(*train_, config_.l2, detail::sample_selection::list(begin, offsets),
-                     parameters, out);
+  accumulate(*train_, range.begin, range.count, weights, parameters.segment(weights_size, k),
+             &weight_grad, &bias_grad);
+  if (config_.l2 > 0) {
+    // This chunk's share of the penalty, so the shares add up to l2 * W over all chunks.
+    const double share = static_cast<double>(range.count) / static_cast<double>(samples());
+    weight_grad += (config_.l2 * share) * weights;
+  }
 }
 
 double softmax_regression::loss(const Eigen::VectorXd& parameters) const {
@@ -108,7 +90,7 @@ double softmax_regression::loss(const Eigen::VectorXd& parameters) const {
   const int k = train_->classes;
   const int f = train_->feature_count();
   const const_matrix_map weights(parameters.data(), k, f);
-  const totals t = accumulate(*train_, detail::sample_selection::range(0, samples()), weights,
+  const totals t = accumulate(*train_, 0, samples(), weights,
                               parameters.segment(static_cast<long>(k) * f, k), nullptr, nullptr);
   return t.loss + 0.5 * config_.l2 * weights.squaredNorm();
 }
@@ -124,7 +106,7 @@ evaluation softmax_regression::evaluate(const Eigen::VectorXd& parameters,
   const int f = train_->feature_count();
   check_compatible(data, *train_);
   const const_matrix_map weights(parameters.data(), k, f);
-  const totals t = accumulate(data, detail::sample_selection::range(0, data.samples()), weights,
+  const totals t = accumulate(data, 0, data.samples(), weights,
                               parameters.segment(static_cast<long>(k) * f, k), nullptr, nullptr);
   const auto n = static_cast<double>(data.samples());
   return {t.loss / n, static_cast<double>(t.correct) / n, data.samples()};

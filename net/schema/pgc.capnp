@@ -43,9 +43,6 @@ struct Hello {
   workload @5 :List(WorkloadField);  # what the worker's data is (kind, sizes, seeds, digests);
                                      # a PS with other data refuses it naming the field. Empty:
                                      # not checked (an embedder that declares none)
-  miniBatches @6 :Bool;        # the worker computes chunk shares of mini-batches
-                               # (Welcome.batchSize); a PS training with mini-batches refuses a
-                               # worker without it, which would compute whole chunks
 }
 
 # One field of a workload fingerprint, named as the command-line flag that sets it.
@@ -93,12 +90,6 @@ struct Welcome {
   schemeName @18 :Text;             # the scheme's one spelling (coding's name table: "proposed",
                                     # "frc", ...); read instead of `scheme` when set, so a scheme
                                     # added later needs no enumerant here
-  batchSize @19 :UInt32;            # mini-batch SGD: the global batch of one step, 0 = full batch
-                                    # (every sample of every chunk, what an older PS means)
-  batchSeed @20 :UInt64;            # seed of the batch sampler (core/batch_sampler.hpp): the
-                                    # share of chunk j in the batch of iteration t is a function
-                                    # of (batchSeed, batchSize, chunk sizes, j, t), the same on
-                                    # every holder of chunk j
 }
 
 # In Welcome: where a worker on the PS's host hands over its shared-memory region

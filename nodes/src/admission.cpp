@@ -6,12 +6,11 @@
 namespace pgc::nodes {
 
 admission::admission(int workers, std::uint32_t protocol_version, std::string secret,
-                     core::workload_fingerprint fingerprint, bool mini_batches)
+                     core::workload_fingerprint fingerprint)
     : slots_(static_cast<std::size_t>(std::max(workers, 0))),
       version_(protocol_version),
       secret_(std::move(secret)),
-      fingerprint_(std::move(fingerprint)),
-      mini_batches_(mini_batches) {}
+      fingerprint_(std::move(fingerprint)) {}
 
 bool admission::connected(int worker) const {
   return worker >= 0 && worker < workers() && slots_[static_cast<std::size_t>(worker)].connected;
@@ -61,14 +60,6 @@ admission::verdict admission::admit(const hello& h) {
     // The worker's data is not the PS's: every step it helped would be wrong.
     return refuse{core::errc::mismatched_peer,
                   quoted + " has another workload: " + *why + " (the PS's value first)", false};
-  }
-  if (mini_batches_ && !h.mini_batches) {
-    // It would compute whole chunks where its peers compute batch shares: every decode wrong.
-    return refuse{core::errc::mismatched_peer,
-                  quoted +
-                      " cannot compute mini-batches (an older pgc, or a gradient source without "
-                      "batch_gradient) and this PS trains with them",
-                  false};
   }
   const auto begin = slots_.begin();
   const auto end = slots_.end();

@@ -56,7 +56,7 @@ parameter_server::impl::impl(asio::any_io_executor ex, ps_options opt,
       pool_(std::move(pool)),
       machine_(machine_config(opt_)),
       admission_(machine_.config().code->workers(), net::wire::PROTOCOL_VERSION, opt_.secret,
-                 opt_.fingerprint, !opt_.protocol.batch.full()),
+                 opt_.fingerprint),
       model_(std::move(opt_.initial_model)),  // the only copy the server keeps
       acceptor_(ex_),
       deadline_(ex_),

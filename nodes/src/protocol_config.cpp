@@ -1,8 +1,6 @@
 #include "pgc/nodes/protocol_config.hpp"
 
 #include <array>
-#include <cstdint>
-#include <limits>
 #include <string>
 #include <utility>
 
@@ -39,9 +37,6 @@ void protocol_config::validate() const {
   if (mode == signal_mode::approximate && deadline.count() <= 0)
     throw core::input_error("approximate mode needs a positive deadline");
   if (deadline.count() < 0) throw core::input_error("deadline must not be negative");
-  // Welcome carries it in 32 bits.
-  if (batch.size < 0 || batch.size > static_cast<long>(std::numeric_limits<std::uint32_t>::max()))
-    throw core::input_error("batch size must lie between 0 (full batch) and 2^32 - 1");
 }
 
 }  // namespace pgc::nodes

@@ -88,11 +88,10 @@ void round_to_float(std::span<const double> in, std::span<float> out) noexcept {
 }
 
 message_ptr make_hello(std::string_view name, const hello_auth* auth, int preferred_id,
-                       const core::workload_fingerprint& workload, bool mini_batches) {
+                       const core::workload_fingerprint& workload) {
   auto m = new_message();
   auto h = root(m).initHello();
   h.setProtocolVersion(wire::PROTOCOL_VERSION);
-  h.setMiniBatches(mini_batches);
   h.setPreferredId(preferred_id);
   h.setWorkerName(capnp::Text::Reader(name.data(), name.size()));
   if (auth) {
@@ -114,7 +113,6 @@ admission::hello read_hello(wire::Hello::Reader h, const net::nonce& challenge) 
   out.protocol_version = h.getProtocolVersion();
   out.name = h.getWorkerName();
   out.preferred_id = h.getPreferredId();
-  out.mini_batches = h.getMiniBatches();
   for (const auto field : h.getWorkload())
     out.workload.fields.emplace_back(field.getName(), field.getValue());
   out.challenge = challenge;
@@ -164,8 +162,6 @@ message_ptr make_welcome(const protocol_config& protocol, const coding::scheme& 
   w.setSeed(protocol.scheme.seed);
   if (mac) w.setMac(capnp::Data::Reader(mac->data(), mac->size()));
   w.setWirePrecision(to_wire(protocol.precision));
-  w.setBatchSize(static_cast<std::uint32_t>(protocol.batch.size));
-  w.setBatchSeed(protocol.batch.seed);
   if (shm) {
     auto offer = w.initSharedMemory();
     offer.setSocket(shm->socket);
@@ -286,7 +282,6 @@ welcome_info read_welcome(wire::Welcome::Reader w) {
   info.heartbeat = std::chrono::milliseconds(w.getHeartbeatIntervalMs());
   info.heartbeat_misses = static_cast<int>(std::min<std::uint32_t>(w.getHeartbeatMisses(), 1000));
   info.precision = from_wire(w.getWirePrecision());
-  info.batch = {static_cast<long>(w.getBatchSize()), w.getBatchSeed()};
   if (w.hasSharedMemory()) {
     // envelope_problem checked the token's size and the socket name's length and characters.
     const auto offer = w.getSharedMemory();

@@ -107,19 +107,13 @@ void worker::impl::compute(const worker_machine::compute_chunk& job) {
   const double draw = opt_.delay.is_none() ? 0.0 : unit_uniform(delay_rng_);
   auto tracked = asio::prefer(ex_, asio::execution::outstanding_work.tracked);
   asio::post(pool_, [self = shared_from_this(), tracked, model, chunk = job.chunk,
-                     iteration = job.iteration, sampler = session_.sampler, ticket = job.ticket,
-                     draw]() mutable {
+                     ticket = job.ticket, draw]() mutable {
     std::exception_ptr error;
     auto g = std::make_shared<Eigen::VectorXd>(self->source_->dimension());
     std::chrono::nanoseconds extra{0};
     try {
       const auto t0 = std::chrono::steady_clock::now();
-      if (sampler) {
-        // This chunk's share of the iteration's batch: the same samples on every holder.
-        self->source_->batch_gradient(chunk, sampler->samples(chunk, iteration), *model, *g);
-      } else {
-        self->source_->gradient(chunk, *model, *g);
-      }
+      self->source_->gradient(chunk, *model, *g);
       const auto spent = std::chrono::steady_clock::now() - t0;
       if (self->opt_.slowdown > 1.0) {
         std::this_thread::sleep_for(std::chrono::duration_cast<std::chrono::nanoseconds>(

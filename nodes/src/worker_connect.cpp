@@ -2,13 +2,10 @@
 // own writer does all writing) and its heartbeats.
 #include <algorithm>
 #include <chrono>
-#include <memory>
 #include <random>
 #include <string>
 #include <system_error>
 #include <tuple>
-#include <utility>
-#include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -149,7 +146,7 @@ net::awaitable<void> worker::impl::run_connection(std::shared_ptr<impl> self,
   try {
     if (self->opt_.secret.empty()) {
       ch->send(detail::make_hello(self->opt_.name, nullptr, self->opt_.preferred_id,
-                                  self->opt_.fingerprint, self->source_->supports_batches()));
+                                  self->opt_.fingerprint));
     } else if (!co_await authenticate(self, *ch)) {
       conn.channel = nullptr;
       co_return;
@@ -200,7 +197,7 @@ net::awaitable<bool> worker::impl::authenticate(std::shared_ptr<impl> self, net:
                               net::hello_mac(self->opt_.secret, conn.ps_nonce, conn.hello_nonce,
                                              self->opt_.name)};
       ch.send(detail::make_hello(self->opt_.name, &auth, self->opt_.preferred_id,
-                                 self->opt_.fingerprint, self->source_->supports_batches()));
+                                 self->opt_.fingerprint));
       co_return true;
     }
     problem = "the PS sent " + std::string(net::kind_name(e.which())) + " instead of a challenge";
@@ -286,21 +283,7 @@ void worker::impl::on_welcome(wire::Welcome::Reader w) {
       throw core::input_error("the scheme has " + std::to_string(code->chunks()) +
                               " chunks, the gradient source " + std::to_string(source_->chunks()));
     }
-    std::shared_ptr<const core::batch_sampler> sampler;
-    if (!info.batch.full()) {
-      if (!source_->supports_batches()) {
-        throw core::input_error("the PS trains with mini-batches of " +
-                                std::to_string(info.batch.size) +
-                                " samples; this gradient source computes whole chunks only");
-      }
-      std::vector<long> sizes;
-      for (int c = 0; c < source_->chunks(); ++c)
-        sizes.push_back(source_->chunk_samples(c));
-      sampler = std::make_shared<const core::batch_sampler>(std::move(sizes), info.batch.size,
-                                                            info.batch.seed);
-    }
     session_.code = code;
-    session_.sampler = std::move(sampler);
     session_.worker_id = info.worker;
     session_.dimension = info.dimension;
     session_.precision = info.precision;
@@ -314,10 +297,7 @@ void worker::impl::on_welcome(wire::Welcome::Reader w) {
     if (conn_.heartbeat) conn_.heartbeat->cancel();
     conn_.welcomed = true;
     log_.info("joined as worker " + std::to_string(info.worker) + " (heartbeat " +
-              std::to_string(session_.heartbeat.count()) + " ms" +
-              (info.batch.full() ? std::string()
-                                 : ", mini-batches of " + std::to_string(info.batch.size)) +
-              ")");
+              std::to_string(session_.heartbeat.count()) + " ms)");
     feed(worker_machine::welcome{worker_config{info.worker, std::move(code), info.dimension}});
     if (info.shared_memory && opt_.shared_memory && conn_.channel && !conn_.shm) {
       start_sharing(*info.shared_memory);

@@ -174,22 +174,6 @@ TEST_CASE("a worker with another workload is refused naming the field, for good"
   CHECK(accepted(a.admit(hello("b"))) == 1);
 }
 
-TEST_CASE("a mini-batch run refuses a worker that cannot compute mini-batches for good") {
-  admission a(2, version, "", synthetic("1"), true);
-  auto old = hello("old");
-  old.workload = synthetic("1");
-  const auto v = refused(a.admit(old));
-  CHECK(v.code == core::errc::mismatched_peer);
-  CHECK_FALSE(v.retry);
-  CHECK(v.text.find("'old' cannot compute mini-batches") != std::string::npos);
-  auto able = old;
-  able.mini_batches = true;
-  CHECK(accepted(a.admit(able)) == 0);
-  // A full-batch run takes either.
-  admission full(1, version, "", {});
-  CHECK(accepted(full.admit(hello("old"))) == 0);
-}
-
 TEST_CASE("the checks run in order: version, name, secret, workload, then slots") {
   admission a(1, version, "s", synthetic("1"));
   auto h = hello("");

@@ -1,6 +1,5 @@
 // A parameter_server and six workers in one process over real TCP on 127.0.0.1: every decoded
-// gradient is compared with the single-process gradient of the same least-squares workload, of
-// the full batch or of the iteration's mini-batch.
+// gradient is compared with the full-batch gradient of the same least-squares workload.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -14,7 +13,6 @@
 #include <boost/asio/io_context.hpp>
 #include <doctest/doctest.h>
 
-#include "pgc/core/batch_sampler.hpp"
 #include "pgc/core/least_squares.hpp"
 #include "pgc/nodes/parameter_server.hpp"
 #include "pgc/nodes/worker.hpp"
@@ -37,9 +35,7 @@ struct run_result {
   std::vector<std::string> log;
 };
 
-// batch_size 0: full batch.
-run_result run_cluster(coding::scheme_kind kind, std::optional<int> failing_worker,
-                       long batch_size = 0) {
+run_result run_cluster(coding::scheme_kind kind, std::optional<int> failing_worker) {
   constexpr int n = 6;
   core::least_squares_config cfg;
   cfg.samples = 240;
@@ -48,8 +44,6 @@ run_result run_cluster(coding::scheme_kind kind, std::optional<int> failing_work
   cfg.seed = 7;
   // Every node builds its own copy from the same seed, as separate processes would.
   auto ps_source = std::make_shared<core::least_squares>(cfg);
-  std::optional<core::batch_sampler> sampler;
-  if (batch_size > 0) sampler.emplace(std::vector<long>(n, cfg.samples / n), batch_size, 99);
 
   boost::asio::io_context io;
   run_result r;
@@ -72,13 +66,9 @@ run_result run_cluster(coding::scheme_kind kind, std::optional<int> failing_work
   o.run.iterations = 3;
   o.protocol.heartbeat = std::chrono::milliseconds(100);
   o.initial_model = ps_source->initial_parameters();
-  o.protocol.batch = {batch_size, 99};
   o.log = sink;
-  o.on_gradient = [&](std::uint64_t iteration, const Eigen::VectorXd& g, double,
-                      Eigen::VectorXd& model) {
-    const Eigen::VectorXd truth = sampler
-                                      ? core::full_gradient(*ps_source, model, *sampler, iteration)
-                                      : core::full_gradient(*ps_source, model);
+  o.on_gradient = [&](std::uint64_t, const Eigen::VectorXd& g, double, Eigen::VectorXd& model) {
+    const Eigen::VectorXd truth = core::full_gradient(*ps_source, model);
     const std::lock_guard lock(mu);
     r.max_rel_error = std::max(r.max_rel_error, (g - truth).norm() / truth.norm());
     ++r.decodes;
@@ -151,82 +141,7 @@ TEST_CASE("a loopback cluster finishes exactly when a worker drops mid iteration
   }));
 }
 
-TEST_CASE("a loopback cluster of mini-batches decodes the gradient of each iteration's batch") {
-  // 240 samples in 6 chunks, batches of 60: shares of 10, 4 steps per epoch; iteration 1 is
-  // another batch than iteration 0, and a worker drops in it.
-  const auto r = run_cluster(coding::scheme_kind::proposed, 2, 60);
-  check_exact_run(r);
-  CHECK(r.workers_lost >= 1);
-  CHECK(std::any_of(r.log.begin(), r.log.end(), [](const std::string& l) {
-    return l.find("mini-batches of 60") != std::string::npos;
-  }));
-}
-
 TEST_CASE("a loopback cluster of the original scheme decodes every gradient exactly") {
   const auto r = run_cluster(coding::scheme_kind::original, std::nullopt);
   check_exact_run(r);
-}
-
-namespace {
-
-// A gradient source written before mini-batches: whole chunks only.
-class whole_chunks_only final : public core::gradient_source {
- public:
-  explicit whole_chunks_only(const core::least_squares_config& c) : inner_(c) {}
-  int dimension() const override { return inner_.dimension(); }
-  int chunks() const override { return inner_.chunks(); }
-  long samples() const override { return inner_.samples(); }
-  long chunk_samples(int chunk) const override { return inner_.chunk_samples(chunk); }
-  void gradient(int chunk, const Eigen::VectorXd& w,
-                Eigen::Ref<Eigen::VectorXd> out) const override {
-    inner_.gradient(chunk, w, out);
-  }
-  double loss(const Eigen::VectorXd& w) const override { return inner_.loss(w); }
-  Eigen::VectorXd initial_parameters() const override { return inner_.initial_parameters(); }
-
- private:
-  core::least_squares inner_;
-};
-
-}  // namespace
-
-TEST_CASE("a worker whose gradient source has no mini-batches is refused by a mini-batch run") {
-  core::least_squares_config cfg;
-  cfg.samples = 40;
-  cfg.dimension = 3;
-  cfg.chunks = 2;
-  boost::asio::io_context io;
-  ps_options o;
-  o.protocol.scheme.kind = coding::scheme_kind::proposed;
-  o.protocol.scheme.workers = 2;
-  o.protocol.scheme.load = 1;
-  o.protocol.scheme.ell = 1;
-  o.protocol.dimension = cfg.dimension;
-  o.protocol.heartbeat = std::chrono::milliseconds(100);
-  o.protocol.batch = {10, 1};
-  o.run.iterations = 1;
-  o.initial_model = Eigen::VectorXd::Zero(cfg.dimension);
-  const core::logger quiet([](core::log_level, std::string_view) {});
-  o.log = quiet;
-  parameter_server ps(io.get_executor(), o);
-  const auto port = ps.start();
-  worker_options wo;
-  wo.connect = {"127.0.0.1", port};
-  wo.name = "old";
-  wo.log = quiet;
-  std::string why;
-  wo.on_done = [&](std::exception_ptr e) {
-    try {
-      if (e) std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      why = ex.what();
-    }
-    ps.stop();
-  };
-  worker w(io.get_executor(), wo, std::make_shared<whole_chunks_only>(cfg));
-  w.start();
-  io.run_for(std::chrono::seconds(10));
-  INFO(why);
-  // The PS refuses it from its Hello, before any Welcome.
-  CHECK(why.find("cannot compute mini-batches") != std::string::npos);
 }

@@ -55,39 +55,6 @@ TEST_CASE("a worker rebuilds the ps's scheme from its welcome") {
   }
 }
 
-TEST_CASE("a welcome carries the mini-batch and reads as full batch without one") {
-  scheme_spec spec;
-  spec.kind = coding::scheme_kind::proposed;
-  spec.workers = 4;
-  spec.load = 2;
-  spec.ell = 1;
-  spec.chunks = 4;
-  spec.lists = {{0, 1}, {1, 2}, {2, 3}, {3, 0}};
-  spec.seed = 5;
-  // What an older PS sends: no batch fields, full batch.
-  auto m = welcome_for(spec);
-  CHECK(detail::read_welcome(welcome_of(m).asReader()).batch.full());
-
-  const auto code = make_scheme(spec);
-  protocol_config p;
-  p.scheme = spec;
-  p.dimension = 5;
-  p.batch = {256, 0x1234567890abcdefULL};
-  auto b = detail::make_welcome(p, *code, 1);
-  const auto info = detail::read_welcome(welcome_of(b).asReader());
-  CHECK_FALSE(info.batch.full());
-  CHECK(info.batch.size == 256);
-  CHECK(info.batch.seed == 0x1234567890abcdefULL);
-}
-
-TEST_CASE("a hello says whether the worker computes mini-batches") {
-  for (const bool able : {false, true}) {
-    auto m = detail::make_hello("w", nullptr, -1, {}, able);
-    const auto h = detail::read_hello(m->getRoot<wire::Envelope>().getHello().asReader(), {});
-    CHECK(h.mini_batches == able);
-  }
-}
-
 // Found by tests/fuzz: load = 2^31 was read as INT_MIN, and ignore-stragglers' load - ell
 // overflowed (undefined behaviour) before the scheme could refuse it.
 TEST_CASE("a welcome whose counts do not fit in an int is refused with an input error") {

@@ -1,19 +1,14 @@
-// Exact mode reproduces gradient descent: the parameters a distributed run ends with (read from
-// its final checkpoint) equal those of the same training in one process, with full batch or with
-// mini-batches, also when the run was stopped and resumed from a checkpoint.
+// Exact mode reproduces full-batch gradient descent: the parameters a distributed run ends with
+// (read from its final checkpoint) equal those of the same training in one process, also when
+// the run was stopped and resumed from a checkpoint.
 #include <algorithm>
-#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <optional>
 #include <string>
-#include <vector>
 
-#include <boost/json.hpp>
 #include <doctest/doctest.h>
 
-#include "pgc/core/batch_sampler.hpp"
 #include "pgc/core/checkpoint.hpp"
 #include "pgc/core/fashion_mnist.hpp"
 #include "pgc/core/least_squares.hpp"
@@ -26,31 +21,15 @@ using pgc::test::run_pgc;
 
 namespace {
 
-// `iterations` steps in this process, as the PS takes them: the gradient summed over every chunk
-// (over each chunk's share of step i's batch with a sampler), the optimizer stepping on the mean
-// loss of the samples it covers.
+// `iterations` full-batch steps in this process, as the PS takes them: the gradient summed over
+// every chunk, the optimizer stepping on the mean loss.
 Eigen::VectorXd train_in_one_process(const core::gradient_source& source,
-                                     const core::optimizer_config& oc, int iterations,
-                                     const std::optional<core::batch_sampler>& sampler = {}) {
+                                     const core::optimizer_config& oc, int iterations) {
   core::optimizer opt(oc, source.dimension());
   Eigen::VectorXd w = source.initial_parameters();
-  for (int i = 0; i < iterations; ++i) {
-    if (sampler) {
-      opt.step(w, core::full_gradient(source, w, *sampler, static_cast<std::uint64_t>(i)),
-               1.0 / static_cast<double>(sampler->batch_size()));
-    } else {
-      opt.step(w, core::full_gradient(source, w), 1.0 / static_cast<double>(source.samples()));
-    }
-  }
+  for (int i = 0; i < iterations; ++i)
+    opt.step(w, core::full_gradient(source, w), 1.0 / static_cast<double>(source.samples()));
   return w;
-}
-
-// The sampler a PS builds for --batch-size over `source` with the default --data-seed 1.
-core::batch_sampler sampler_of(const core::gradient_source& source, long batch_size) {
-  std::vector<long> sizes;
-  for (int c = 0; c < source.chunks(); ++c)
-    sizes.push_back(source.chunk_samples(c));
-  return core::batch_sampler(sizes, batch_size, 1);
 }
 
 double relative_difference(const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
@@ -92,87 +71,6 @@ TEST_CASE("distributed training with stragglers ends at the single process param
   CHECK(relative_difference(c.model, reference) < 1e-9);
   // The run moved far from where it started, so the comparison means something.
   CHECK(relative_difference(source.initial_parameters(), reference) > 1e-2);
-}
-
-TEST_CASE("distributed mini-batch training with stragglers ends at the single process parameters") {
-  // 6000 samples in 6 chunks, batches of 256 (shares 43 and 42, 23 steps per epoch): two epochs
-  // are 46 iterations, the second on reshuffled batches. A slow and a failing worker, momentum
-  // and a schedule; every exact step verified against the same batch's single-process gradient.
-  const std::string ckpt = temp_file("params-minibatch.ckpt");
-  const std::string summary = temp_file("params-minibatch.json");
-  const auto r = run_pgc(
-      "launch --workload synthetic --dim 300 --samples 6000 --workers 6 --load 3 --ell 2 "
-      "--batch-size 256 --epochs 2 --lr 0.4 --momentum 0.9 --lr-schedule step:20:0.5 --slow 1 "
-      "--slowdown 3 --fail 1 --verify --summary " +
-      summary + " --checkpoint " + ckpt);
-  INFO(r.out);
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  CHECK(r.out.find("mini-batches of 256 (23 steps per epoch), 46 iterations") != std::string::npos);
-  const auto s = boost::json::parse(pgc::test::slurp(summary)).as_object();
-  CHECK(s.at("verified").as_bool());
-  CHECK(s.at("batch_size").to_number<long>() == 256);
-  CHECK(s.at("steps_per_epoch").to_number<long>() == 23);
-  CHECK(s.at("iterations").to_number<long>() == 46);
-  CHECK(s.at("max_rel_error").to_number<double>() < 1e-9);
-  const core::checkpoint c = core::read_checkpoint(ckpt);
-  CHECK(c.iteration == 46);
-
-  core::least_squares_config lc;
-  lc.samples = 6000;
-  lc.dimension = 300;
-  lc.chunks = 6;
-  const core::least_squares source(lc);
-  core::optimizer_config oc;
-  oc.schedule = core::parse_learning_rate_schedule("step:20:0.5", 0.4);
-  oc.momentum = 0.9;
-  const core::batch_sampler sampler = sampler_of(source, 256);
-  REQUIRE(sampler.steps_per_epoch() == 23);
-  const Eigen::VectorXd reference = train_in_one_process(source, oc, 46, sampler);
-  REQUIRE(c.model.size() == reference.size());
-  CHECK(relative_difference(c.model, reference) < 1e-9);
-  CHECK(relative_difference(source.initial_parameters(), reference) > 1e-2);
-  // Mini-batches are another trajectory than full batch: the comparison tells them apart.
-  CHECK(relative_difference(train_in_one_process(source, oc, 46), reference) > 1e-6);
-}
-
-TEST_CASE("a mini-batch run stopped at a checkpoint and resumed draws the batches it would have") {
-  const std::string ckpt = temp_file("params-minibatch-resume.ckpt");
-  const std::string common =
-      "launch --workload synthetic --dim 40 --samples 900 --workers 3 --load 2 --batch-size 90 "
-      "--lr 0.3 --momentum 0.5 --checkpoint " +
-      ckpt + " --checkpoint-every 4";
-  auto r = run_pgc(common + " --iterations 7");
-  INFO(r.out);
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  // 10 steps per epoch: the resumed run crosses into the second epoch.
-  r = run_pgc(common + " --iterations 14 --resume");
-  INFO(r.out);
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  CHECK(r.out.find("resuming from") != std::string::npos);
-  const core::checkpoint c = core::read_checkpoint(ckpt);
-  CHECK(c.iteration == 14);
-  // Another batch size is another run.
-  r = run_pgc(
-      "ps --workload synthetic --dim 40 --samples 900 --workers 3 --load 2 --batch-size 30 "
-      "--lr 0.3 --momentum 0.5 --iterations 20 --resume --checkpoint " +
-      ckpt);
-  CHECK(r.exit_code == 2);
-  CHECK(r.err.find("belongs to another run") != std::string::npos);
-
-  core::least_squares_config lc;
-  lc.samples = 900;
-  lc.dimension = 40;
-  lc.chunks = 3;
-  const core::least_squares source(lc);
-  core::optimizer_config oc;
-  oc.schedule.rate = 0.3;
-  oc.momentum = 0.5;
-  const Eigen::VectorXd reference = train_in_one_process(source, oc, 14, sampler_of(source, 90));
-  REQUIRE(c.model.size() == reference.size());
-  CHECK(relative_difference(c.model, reference) < 1e-9);
 }
 
 TEST_CASE("a run stopped at a checkpoint and resumed ends where an uninterrupted run does") {

@@ -81,10 +81,6 @@ TEST_CASE("option groups written back as arguments parse to the same values") {
                 "f32",
                 "--on-shortfall",
                 "stop",
-                "--batch-size",
-                "128",
-                "--epochs",
-                "3",
                 "--lr",
                 "1e-7",
                 "--nesterov",
@@ -114,8 +110,6 @@ TEST_CASE("option groups written back as arguments parse to the same values") {
   parse(b.app, a.arguments());
   CHECK(b.arguments() == a.arguments());
   CHECK(b.optimizer.lr == 1e-7);  // forwarded without rounding
-  CHECK(b.protocol.batch_size == 128);
-  CHECK(b.protocol.epochs == 3);
   // The PS gets the certificate and key, the workers the CA.
   CHECK(a.tls.for_ps().arguments() ==
         std::vector<std::string>{"--tls-cert", "c.pem", "--tls-key", "k.pem"});
@@ -135,9 +129,6 @@ TEST_CASE("an unknown name or an out of range number is refused naming the flag"
       {{"--checkpoint-every", "0"}, "--checkpoint-every"},
       {{"--log-level", "loud"}, "debug, info, warn, error"},
       {{"--data-seed", "-3"}, "--data-seed"},
-      {{"--batch-size", "0"}, "--batch-size"},
-      {{"--epochs", "0"}, "--epochs"},
-      {{"--epochs", "2", "--iterations", "5"}, "excludes"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.message);
@@ -171,33 +162,8 @@ TEST_CASE("the checkpoint fingerprint ignores how long and how a run talks but n
   b.heartbeat_ms = 1000;
   b.wire_precision = pgc::nodes::wire_precision::f32;
   CHECK(a.fingerprint_arguments() == b.fingerprint_arguments());
-  b.epochs = 4;  // how long, in epochs
-  CHECK(a.fingerprint_arguments() == b.fingerprint_arguments());
-  protocol_options batched = b;
-  batched.batch_size = 64;  // another trajectory
-  CHECK(b.fingerprint_arguments() != batched.fingerprint_arguments());
   b.seed = 2;
   CHECK(a.fingerprint_arguments() != b.fingerprint_arguments());
-}
-
-TEST_CASE("a batch size beyond the training samples is refused before any data is read") {
-  groups g;
-  parse(g.app, {"--workload", "synthetic", "--samples", "500", "--batch-size", "501"});
-  CHECK_THROWS_WITH_AS(g.protocol.check_batch_size(g.workload.samples_bound()),
-                       doctest::Contains("--batch-size 501 exceeds the 500 training samples"),
-                       pgc::core::input_error);
-  groups f;
-  parse(f.app, {"--workload", "fashion-mnist", "--batch-size", "100000"});
-  CHECK_NOTHROW(f.protocol.check_batch_size(f.workload.samples_bound()));  // known once read
-  parse(f.app, {"--workload", "fashion-mnist", "--train-limit", "1000", "--batch-size", "2000"});
-  CHECK_THROWS_AS(f.protocol.check_batch_size(f.workload.samples_bound()), pgc::core::input_error);
-  // --epochs counts iterations by the sampler's epoch: one step with full batch.
-  protocol_options p;
-  p.epochs = 3;
-  CHECK(p.total_iterations(1) == 3);
-  CHECK(p.total_iterations(23) == 69);
-  p.epochs = 0;
-  CHECK(p.total_iterations(23) == p.iterations);
 }
 
 TEST_CASE("the workload fingerprint names the flag that differs") {

@@ -214,7 +214,6 @@ std::pair<double, double> iteration_seconds(const std::string& summary_path) {
 
 void launch_cli::validate() const {
   protocol.validate();
-  protocol.check_batch_size(workload.samples_bound());
   optimizer.validate();
   output.validate();
   dashboard.validate();

@@ -34,7 +34,6 @@
 #include "options/protocol_options.hpp"
 #include "options/tls_options.hpp"
 #include "options/workload_options.hpp"
-#include "pgc/core/batch_sampler.hpp"
 #include "pgc/core/checkpoint.hpp"
 #include "pgc/core/classifier.hpp"
 #include "pgc/core/error.hpp"
@@ -89,7 +88,6 @@ struct ps_cli {
   // Throws core::input_error naming the flag; reads no data set.
   void validate() const {
     protocol.validate();
-    protocol.check_batch_size(workload.samples_bound());
     optimizer.validate();
     output.validate();
     dashboard.validate();
@@ -132,18 +130,9 @@ double median(std::vector<double> v) {
 
 void write_summary(const std::string& path, const ps_cli& o,
                    const std::vector<iteration_record>& records, double max_rel, bool verified,
-                   std::uint64_t first_iteration, std::uint64_t shared_memory_links,
-                   const std::optional<core::batch_sampler>& sampler) {
+                   std::uint64_t first_iteration, std::uint64_t shared_memory_links) {
   boost::json::object out;
   out["scheme"] = std::string(coding::to_string(o.protocol.scheme));
-  // null: full batch, every sample at every step.
-  if (sampler) {
-    out["batch_size"] = sampler->batch_size();
-    out["steps_per_epoch"] = sampler->steps_per_epoch();
-  } else {
-    out["batch_size"] = nullptr;
-    out["steps_per_epoch"] = 1;
-  }
   out["first_iteration"] = first_iteration;
   out["mode"] = std::string(core::name_of(nodes::signal_mode_names(), o.protocol.mode));
   out["workers"] = o.protocol.workers;
@@ -233,21 +222,15 @@ std::string checkpoint_fingerprint(const ps_cli& o, int dimension) {
   return out + "d=" + std::to_string(dimension);
 }
 
-// The seed of the mini-batch sampler: the workload's, so runs of the same data draw the same
-// batches whatever their scheme or assignment seed.
-std::uint64_t batch_seed(const ps_cli& o) {
-  return o.workload.data_seed;
-}
-
 // The one place where the option groups become the node's options (the callbacks are run()'s).
 // `node_log` has no prefix of its own: the PS says "ps: ..." itself.
-nodes::ps_options make_ps_options(const ps_cli& o, int dimension, std::uint64_t iterations,
-                                  Eigen::VectorXd initial_model, std::uint64_t first_iteration,
-                                  const core::logger& node_log) {
+nodes::ps_options make_ps_options(const ps_cli& o, int dimension, Eigen::VectorXd initial_model,
+                                  std::uint64_t first_iteration, const core::logger& node_log) {
+  const nodes::protocol_config protocol = o.protocol.config(dimension);
   nodes::ps_options po;
   po.listen = parse_listen(o.listen, "--listen");
-  po.protocol = o.protocol.config(dimension, batch_seed(o));
-  po.run.iterations = iterations;
+  po.protocol = protocol;
+  po.run.iterations = o.protocol.iterations;
   po.run.min_workers = o.min_workers;
   // The cluster assembles fully before the first iteration; --min-workers lets it go on after
   // workers are lost for good.
@@ -296,14 +279,6 @@ int run(const ps_cli& o) {
   }
   const workload wl = make_workload(o.workload, o.protocol.workers, true);
   const auto& source = wl.source;
-  // Mini-batches: chunk j's share of iteration t's batch, as every worker draws it (for --verify
-  // and the epoch's length).
-  const std::optional<core::batch_sampler> sampler = o.protocol.sampler(*source, batch_seed(o));
-  const std::uint64_t iterations =
-      o.protocol.total_iterations(sampler ? sampler->steps_per_epoch() : 1);
-  // The optimizer steps on the mean loss of the samples the gradient covers.
-  const double gradient_scale =
-      1.0 / static_cast<double>(sampler ? sampler->batch_size() : source->samples());
 
   core::optimizer opt(o.optimizer.config(), source->dimension());
   const nodes::wire_precision precision = o.protocol.wire_precision;
@@ -330,9 +305,9 @@ int run(const ps_cli& o) {
     log.info("resuming from '" + checkpoint_path + "' at iteration " +
              std::to_string(first_iteration));
   }
-  if (first_iteration > iterations) {
+  if (first_iteration > o.protocol.iterations) {
     throw core::input_error("the checkpoint is at iteration " + std::to_string(first_iteration) +
-                            ", beyond the run's " + std::to_string(iterations) + " iterations");
+                            ", beyond --iterations " + std::to_string(o.protocol.iterations));
   }
 
   std::mutex mutex;  // records_ are written on the decode pool and read on the io thread
@@ -355,7 +330,7 @@ int run(const ps_cli& o) {
   }
 
   boost::asio::io_context io;
-  nodes::ps_options po = make_ps_options(o, source->dimension(), iterations, std::move(initial),
+  nodes::ps_options po = make_ps_options(o, source->dimension(), std::move(initial),
                                          first_iteration, o.logging.make_logger({}));
   po.on_gradient = [&](std::uint64_t iteration, const Eigen::VectorXd& gradient, double expected,
                        Eigen::VectorXd& model) {
@@ -363,14 +338,11 @@ int run(const ps_cli& o) {
     r.iteration = iteration;
     r.expected_error = expected;
     if (o.output.verify) {
-      // The single-process reference: every chunk gradient summed at the same model, over the
-      // same mini-batch.
-      const Eigen::VectorXd reference =
-          sampler ? core::full_gradient(*source, model, *sampler, iteration)
-                  : core::full_gradient(*source, model);
+      // The single-process reference: every chunk gradient summed at the same model.
+      const Eigen::VectorXd reference = core::full_gradient(*source, model);
       r.rel_error = (gradient - reference).norm() / std::max(reference.norm(), 1e-300);
     }
-    opt.step(model, gradient, gradient_scale);
+    opt.step(model, gradient, 1.0 / static_cast<double>(source->samples()));
     if (wl.classifier) {
       // A classifier is scored on the test set; its training loss would cost a full pass.
       const core::evaluation e = wl.classifier->evaluate(model, *wl.test);
@@ -442,7 +414,8 @@ int run(const ps_cli& o) {
     if (!std::isnan(r.accuracy)) server->annotate(iteration, "accuracy", r.accuracy);
     if (!std::isnan(r.rel_error)) server->annotate(iteration, "rel_error", r.rel_error);
     const std::uint64_t done = iteration + 1;
-    if (!checkpoint_path.empty() && (done % o.output.checkpoint_every == 0 || done == iterations)) {
+    if (!checkpoint_path.empty() &&
+        (done % o.output.checkpoint_every == 0 || done == o.protocol.iterations)) {
       // The step of `iteration` is applied and the next one has not started: model and
       // optimizer agree, and this copy of them is what gets written. The file is replaced
       // atomically (temporary, fsync, rename), so a crash loses at most the iterations since
@@ -490,10 +463,6 @@ int run(const ps_cli& o) {
            ", d = " + std::to_string(source->dimension()) + ", " +
            std::to_string(source->samples()) + " training samples" +
            (wl.test ? ", " + std::to_string(wl.test->samples()) + " test samples" : "") +
-           (sampler ? ", mini-batches of " + std::to_string(sampler->batch_size()) + " (" +
-                          std::to_string(sampler->steps_per_epoch()) + " steps per epoch)"
-                    : "") +
-           ", " + std::to_string(iterations) + " iterations" +
            (precision == nodes::wire_precision::f32 ? ", float32 wire" : "") + ")");
   if (!o.tls.cert_file.empty()) {
     log.info(std::string("workers connect over TLS only") +
@@ -524,7 +493,7 @@ int run(const ps_cli& o) {
 
   if (!o.output.summary.empty())
     write_summary(o.output.summary, o, records, max_rel, verified, first_iteration,
-                  ps.shared_memory_links(), sampler);
+                  ps.shared_memory_links());
   if (checkpoint_failure) std::rethrow_exception(checkpoint_failure);
   if (failure) std::rethrow_exception(failure);
   if (o.output.verify) {
@@ -534,7 +503,7 @@ int run(const ps_cli& o) {
     std::printf("pgc ps: %zu iterations\n", records.size());
   }
   if (o.output.verify && !verified) return 1;
-  return records.size() == iterations - first_iteration ? 0 : 1;
+  return records.size() == o.protocol.iterations - first_iteration ? 0 : 1;
 }
 
 }  // namespace

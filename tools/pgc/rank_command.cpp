@@ -253,7 +253,6 @@ int run(rank_cli o, bool workers_given) {
   o.protocol.workers = env->size - 1;
   // Every rank rejects bad arguments, not only the PS.
   o.protocol.validate();
-  o.protocol.check_batch_size(o.workload.samples_bound());
   o.optimizer.validate();
   o.output.validate();
   o.dashboard.validate();

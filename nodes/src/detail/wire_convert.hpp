@@ -51,10 +51,8 @@ struct hello_auth {
   net::nonce nonce;
   net::mac mac;
 };
-// `mini_batches`: the worker's gradient source computes batch shares (Hello.miniBatches).
 message_ptr make_hello(std::string_view name, const hello_auth* auth = nullptr,
-                       int preferred_id = -1, const core::workload_fingerprint& workload = {},
-                       bool mini_batches = false);
+                       int preferred_id = -1, const core::workload_fingerprint& workload = {});
 // What admission needs of a Hello that arrived on a connection that got `challenge`.
 admission::hello read_hello(net::wire::Hello::Reader h, const net::nonce& challenge);
 message_ptr make_challenge(const net::nonce& nonce);
@@ -94,7 +92,6 @@ struct welcome_info {
   std::chrono::milliseconds heartbeat{0};
   int heartbeat_misses = 0;
   wire_precision precision = wire_precision::f64;
-  batch_config batch;  // full batch from an older PS
   std::optional<shm_offer> shared_memory;
 };
 // Throws core::input_error when the scheme cannot be built from the fields.

@@ -17,7 +17,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
-#include "pgc/core/batch_sampler.hpp"
 #include "pgc/net/asio.hpp"
 #include "pgc/net/auth.hpp"
 #include "pgc/net/channel.hpp"
@@ -100,15 +99,13 @@ struct worker::impl : std::enable_shared_from_this<worker::impl> {
   std::shared_ptr<const core::gradient_source> source_;
   net::asio::thread_pool::executor_type pool_;
   worker_machine machine_;
-  // What the last Welcome said (the scheme, the id, d, precision, the PS's heartbeat, the
-  // mini-batch); before the first one, the heartbeat of opt_.
+  // What the last Welcome said (the scheme, the id, d, precision, the PS's heartbeat); before
+  // the first one, the heartbeat of opt_.
   struct session_info {
     std::shared_ptr<const coding::scheme> code;
     int worker_id = -1;
     int dimension = 0;
     wire_precision precision = wire_precision::f64;
-    // Null for full batch; else chunk j's share of iteration t's batch, as the PS draws it.
-    std::shared_ptr<const core::batch_sampler> sampler;
     std::chrono::milliseconds heartbeat;
     int heartbeat_misses;
   } session_;

@@ -2,10 +2,7 @@
 
 #include <algorithm>
 #include <array>
-#include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -19,9 +16,9 @@ namespace {
 
 // Flags that change neither the scheme nor the data nor the optimizer: a checkpoint written
 // under one value resumes under another (a resumed run may go on longer, with another timing).
-constexpr std::array<std::string_view, 7> k_run_only_flags{
-    "--iterations",     "--epochs",           "--heartbeat-ms", "--on-shortfall",
-    "--wire-precision", "--no-shared-memory", "--deadline"};
+constexpr std::array<std::string_view, 6> k_run_only_flags{"--iterations",       "--heartbeat-ms",
+                                                           "--on-shortfall",     "--wire-precision",
+                                                           "--no-shared-memory", "--deadline"};
 
 bool is_flag(const std::string& word) {
   return word.starts_with("--");
@@ -46,19 +43,9 @@ void protocol_options::add_to(CLI::App& app) {
   app.add_option("--deadline", deadline,
                  "Approximate mode: seconds after the start of an iteration (> 0)")
       ->check(at_least(0));
-  auto* iterations_option = app.add_option("--iterations", iterations, "Training iterations")
-                                ->check(at_least(0))
-                                ->capture_default_str();
-  app.add_option("--epochs", epochs,
-                 "Train for this many epochs instead of --iterations: an epoch is one step with "
-                 "full batch, floor(chunk samples / chunk share) steps with --batch-size")
-      ->check(at_least(1))
-      ->excludes(iterations_option);
-  app.add_option("--batch-size", batch_size,
-                 "Mini-batch SGD: samples in the batch of one step, 1..training samples, drawn "
-                 "from every chunk in proportion to its size and reshuffled every epoch "
-                 "(default: full batch)")
-      ->check(at_least(1));
+  app.add_option("--iterations", iterations, "Training iterations")
+      ->check(at_least(0))
+      ->capture_default_str();
   add_enum_option(app, "--kind", kind, assignment_kind_names(),
                   "Assignment of the proposed scheme");
   add_enum_option(app, "--order", order, coding::order_kind_names(), "Chunk order");
@@ -81,24 +68,17 @@ void protocol_options::add_to(CLI::App& app) {
 
 std::vector<std::string> protocol_options::arguments() const {
   const auto name = [](auto table, auto value) { return std::string(core::name_of(table, value)); };
-  // The run's length as it was given: --epochs, or --iterations.
-  const std::string length_flag = epochs > 0 ? "--epochs" : "--iterations";
-  const std::uint64_t length = epochs > 0 ? epochs : iterations;
   std::vector<std::string> a{"--workers",      std::to_string(workers),
                              "--load",         std::to_string(load),
                              "--ell",          std::to_string(ell),
                              "--scheme",       name(coding::scheme_kind_names(), scheme),
                              "--mode",         name(nodes::signal_mode_names(), mode),
-                             length_flag,      std::to_string(length),
+                             "--iterations",   std::to_string(iterations),
                              "--kind",         name(assignment_kind_names(), kind),
                              "--order",        name(coding::order_kind_names(), order),
                              "--seed",         std::to_string(seed),
                              "--heartbeat-ms", std::to_string(heartbeat_ms),
                              "--on-shortfall", name(nodes::shortfall_policy_names(), on_shortfall)};
-  if (batch_size > 0) {
-    a.push_back("--batch-size");
-    a.push_back(std::to_string(batch_size));
-  }
   if (no_shared_memory) a.push_back("--no-shared-memory");
   if (wire_precision != nodes::wire_precision::f64) {
     a.push_back("--wire-precision");
@@ -137,16 +117,8 @@ void protocol_options::validate() const {
     throw input_error("--mode approx needs --deadline SECONDS > 0");
   if (deadline < 0) throw input_error("--deadline must not be negative");
   if (heartbeat_ms < 10) throw input_error("--heartbeat-ms must be at least 10");
-  if (batch_size < 0) throw input_error("--batch-size must be at least 1");
   // The scheme's own rules (e.g. frc needs ell = 1) throw from its constructor.
   (void)nodes::make_scheme(spec());
-}
-
-void protocol_options::check_batch_size(std::optional<long> samples_bound) const {
-  if (samples_bound && batch_size > *samples_bound) {
-    throw core::input_error("--batch-size " + std::to_string(batch_size) + " exceeds the " +
-                            std::to_string(*samples_bound) + " training samples");
-  }
 }
 
 nodes::scheme_spec protocol_options::spec() const {
@@ -166,7 +138,7 @@ nodes::scheme_spec protocol_options::spec() const {
   return s;
 }
 
-nodes::protocol_config protocol_options::config(int dimension, std::uint64_t batch_seed) const {
+nodes::protocol_config protocol_options::config(int dimension) const {
   nodes::protocol_config c;
   c.scheme = spec();
   c.mode = mode;
@@ -174,25 +146,7 @@ nodes::protocol_config protocol_options::config(int dimension, std::uint64_t bat
   c.dimension = dimension;
   c.heartbeat = std::chrono::milliseconds(heartbeat_ms);
   c.precision = wire_precision;
-  c.batch = {batch_size, batch_seed};
   return c;
-}
-
-std::optional<core::batch_sampler> protocol_options::sampler(const core::gradient_source& source,
-                                                             std::uint64_t batch_seed) const {
-  if (batch_size == 0) return std::nullopt;
-  std::vector<long> sizes;
-  for (int c = 0; c < source.chunks(); ++c)
-    sizes.push_back(source.chunk_samples(c));
-  try {
-    return core::batch_sampler(std::move(sizes), batch_size, batch_seed);
-  } catch (const core::input_error& e) {
-    throw core::input_error(std::string("--batch-size: ") + e.what());
-  }
-}
-
-std::uint64_t protocol_options::total_iterations(std::uint64_t steps_per_epoch) const {
-  return epochs > 0 ? epochs * steps_per_epoch : iterations;
 }
 
 }  // namespace pgc::tools

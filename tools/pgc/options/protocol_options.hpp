@@ -4,15 +4,12 @@
 // it. Declared once here, written back as arguments by arguments(), checked by validate().
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "options/assignment_kind.hpp"
 #include "pgc/coding/baselines.hpp"
 #include "pgc/coding/ordering.hpp"
-#include "pgc/core/batch_sampler.hpp"
-#include "pgc/core/gradient_source.hpp"
 #include "pgc/nodes/protocol_config.hpp"
 #include "pgc/nodes/scheme_spec.hpp"
 
@@ -30,8 +27,6 @@ struct protocol_options {
   nodes::signal_mode mode = nodes::signal_mode::exact;
   double deadline = 0;  // seconds, approximate mode
   std::uint64_t iterations = 20;
-  std::uint64_t epochs = 0;  // > 0: the run's length in epochs instead of --iterations
-  long batch_size = 0;       // the global batch of one step; 0: full batch
   assignment_kind kind = assignment_kind::cyclic;  // the proposed scheme's assignment
   coding::order_kind order = coding::order_kind::optimal;
   std::uint64_t seed = 1;  // assignment, order and R
@@ -47,23 +42,10 @@ struct protocol_options {
   // Throws core::input_error naming the flag for a combination the scheme cannot run (--load
   // beyond --workers, --ell beyond --load, approx without --deadline, frc with ell > 1, ...).
   void validate() const;
-  // Throws core::input_error when --batch-size exceeds `samples_bound` (what is known of the
-  // training samples before the data is read; nullopt: nothing). The PS checks it again on the
-  // data (sampler()).
-  void check_batch_size(std::optional<long> samples_bound) const;
   // The scheme every worker rebuilds; throws as validate().
   nodes::scheme_spec spec() const;
-  // The protocol as the PS hands it on, for a model of `dimension` parameters; `batch_seed`
-  // keys the mini-batch sampler (pgc uses the workload's --data-seed).
-  nodes::protocol_config config(int dimension, std::uint64_t batch_seed) const;
-  // The --batch-size sampler over `source`'s chunks, nullopt for full batch. Throws
-  // core::input_error naming --batch-size when it exceeds the training samples or leaves a
-  // chunk without a share.
-  std::optional<core::batch_sampler> sampler(const core::gradient_source& source,
-                                             std::uint64_t batch_seed) const;
-  // How many iterations the run has: --iterations, or --epochs times the steps of an epoch
-  // (1 with full batch; floor(n_j / b_j) with mini-batches, see core::batch_sampler).
-  std::uint64_t total_iterations(std::uint64_t steps_per_epoch) const;
+  // The protocol as the PS hands it on, for a model of `dimension` parameters.
+  nodes::protocol_config config(int dimension) const;
   // What of arguments() changes the numbers a run computes: everything but the flags in
   // k_run_only_flags (how long it runs, timing, transport).
   std::vector<std::string> fingerprint_arguments() const;

@@ -138,12 +138,6 @@ core::workload_fingerprint workload_options::fingerprint() const {
   return f;
 }
 
-std::optional<long> workload_options::samples_bound() const {
-  if (workload == "synthetic") return samples;
-  if (train_limit > 0) return train_limit;
-  return std::nullopt;
-}
-
 workload make_workload(const workload_options& w, int chunks, bool with_test) {
   if (w.workload == "synthetic") {
     core::least_squares_config c;

@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,9 +40,6 @@ struct workload_options {
   // noise, and for fashion-mnist the size and FNV-1a hash of each training IDX file (read here:
   // call once). Not the test set, which only the PS reads (to score the model).
   core::workload_fingerprint fingerprint() const;
-  // An upper bound on the training samples known without reading data: --samples (synthetic),
-  // --train-limit (fashion-mnist, when set); nullopt otherwise.
-  std::optional<long> samples_bound() const;
 };
 
 // What a node builds from workload_options: the gradient source (every node), and for a

@@ -1,23 +1,14 @@
 #pragma once
 
-#include <cstdint>
-#include <span>
-
 #include <Eigen/Core>
 
 namespace pgc::core {
-
-class batch_sampler;
 
 // What a worker computes: the gradient of the training objective restricted to one chunk of the
 // data set. A chunk's gradient is the SUM over its samples (never the mean), so the sum of all
 // chunk gradients is the full-batch gradient and exact decoding reproduces full-batch gradient
 // descent. Terms that belong to no sample (an L2 penalty) are spread over the chunks in
 // proportion to their sizes, which keeps that identity exact.
-//
-// Mini-batch SGD asks instead for the gradient over chunk j's share of a batch (batch_gradient):
-// the sum over exactly those samples, with the penalty spread in proportion to how many there
-// are, so the shares of a batch add up to the gradient of that batch.
 //
 // Thread safety: every const member may be called concurrently from any number of threads (a
 // worker runs gradient() on a thread pool); implementations keep no mutable state and use only
@@ -39,17 +30,6 @@ class gradient_source {
   virtual void gradient(int chunk, const Eigen::VectorXd& parameters,
                         Eigen::Ref<Eigen::VectorXd> out) const = 0;
 
-  // Whether batch_gradient() is implemented; a worker refuses a mini-batch run without it.
-  virtual bool supports_batches() const { return false; }
-  // Writes the gradient over the samples `offsets` of chunk `chunk` into `out`: the sum of their
-  // gradients, plus the penalty's share of offsets.size() / samples(). Offsets count from the
-  // chunk's first sample, lie in [0, chunk_samples(chunk)) and ascend strictly (a
-  // batch_sampler's samples()). All of them give gradient(). Throws input_error for bad
-  // arguments, and by default (a source written before mini-batches), always.
-  virtual void batch_gradient(int chunk, std::span<const long> offsets,
-                              const Eigen::VectorXd& parameters,
-                              Eigen::Ref<Eigen::VectorXd> out) const;
-
   // The objective over the whole data set (a sum over samples plus any penalty) whose gradient is
   // the sum of the chunk gradients; used for evaluation and gradient checks, not on the hot path.
   virtual double loss(const Eigen::VectorXd& parameters) const = 0;
@@ -65,18 +45,10 @@ class gradient_source {
   // Validates the arguments of gradient(); implementations call it first.
   void check_gradient_arguments(int chunk, const Eigen::VectorXd& parameters,
                                 const Eigen::Ref<Eigen::VectorXd>& out) const;
-  // Also checks the offsets as batch_gradient() documents them.
-  void check_batch_arguments(int chunk, std::span<const long> offsets,
-                             const Eigen::VectorXd& parameters,
-                             const Eigen::Ref<Eigen::VectorXd>& out) const;
   void check_parameters(const Eigen::VectorXd& parameters) const;
 };
 
 // Sum of all chunk gradients: the full-batch gradient a parameter server uses as its reference.
 Eigen::VectorXd full_gradient(const gradient_source& source, const Eigen::VectorXd& parameters);
-// The gradient of the mini-batch of step `step`: every chunk's share drawn by `sampler` (which
-// must cut the same chunks), summed. Throws input_error when the chunks differ.
-Eigen::VectorXd full_gradient(const gradient_source& source, const Eigen::VectorXd& parameters,
-                              const batch_sampler& sampler, std::uint64_t step);
 
 }  // namespace pgc::core

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstdint>
-#include <span>
 #include <vector>
 
 #include <Eigen/Core>
@@ -38,10 +37,6 @@ class least_squares final : public gradient_source {
   long chunk_samples(int chunk) const override;
   void gradient(int chunk, const Eigen::VectorXd& parameters,
                 Eigen::Ref<Eigen::VectorXd> out) const override;
-  bool supports_batches() const override { return true; }
-  // X_S^T (X_S w - y_S) over the chunk's samples S = offsets.
-  void batch_gradient(int chunk, std::span<const long> offsets, const Eigen::VectorXd& parameters,
-                      Eigen::Ref<Eigen::VectorXd> out) const override;
   double loss(const Eigen::VectorXd& parameters) const override;
   // Zeros, or w* with config.start_at_truth.
   Eigen::VectorXd initial_parameters() const override;

@@ -2,7 +2,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <span>
 #include <vector>
 
 #include <Eigen/Core>
@@ -41,9 +40,6 @@ class mlp final : public classifier {
   int dimension() const override;
   void gradient(int chunk, const Eigen::VectorXd& parameters,
                 Eigen::Ref<Eigen::VectorXd> out) const override;
-  bool supports_batches() const override { return true; }
-  void batch_gradient(int chunk, std::span<const long> offsets, const Eigen::VectorXd& parameters,
-                      Eigen::Ref<Eigen::VectorXd> out) const override;
   double loss(const Eigen::VectorXd& parameters) const override;
   Eigen::VectorXd initial_parameters() const override;
   evaluation evaluate(const Eigen::VectorXd& parameters, const dataset& data) const override;

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <memory>
-#include <span>
 #include <vector>
 
 #include <Eigen/Core>
@@ -33,9 +32,6 @@ class softmax_regression final : public classifier {
   int dimension() const override;
   void gradient(int chunk, const Eigen::VectorXd& parameters,
                 Eigen::Ref<Eigen::VectorXd> out) const override;
-  bool supports_batches() const override { return true; }
-  void batch_gradient(int chunk, std::span<const long> offsets, const Eigen::VectorXd& parameters,
-                      Eigen::Ref<Eigen::VectorXd> out) const override;
   double loss(const Eigen::VectorXd& parameters) const override;
   // Zeros: the objective is convex, so no symmetry needs breaking.
   Eigen::VectorXd initial_parameters() const override;

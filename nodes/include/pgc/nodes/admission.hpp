@@ -24,7 +24,6 @@ class admission {
     std::string name;
     int preferred_id = -1;  // -1: any
     core::workload_fingerprint workload;
-    bool mini_batches = false;  // the worker can compute chunk shares of mini-batches
     // With a secret: the Challenge this connection got, and the Hello's nonce and mac as sent
     // (empty when the worker sent none).
     net::nonce challenge{};
@@ -46,12 +45,10 @@ class admission {
   using verdict = std::variant<accept, refuse>;
 
   // `secret` empty: no authentication. `fingerprint` empty: workloads are not compared.
-  // `mini_batches`: the run trains with mini-batches, a worker must be able to compute them.
   admission(int workers, std::uint32_t protocol_version, std::string secret,
-            core::workload_fingerprint fingerprint, bool mini_batches = false);
+            core::workload_fingerprint fingerprint);
 
-  // In this order: the protocol version, a name, the secret, the workload, mini-batches, then a
-  // slot: the
+  // In this order: the protocol version, a name, the secret, the workload, then a slot: the
   // name's own slot (refused while its connection is open), else the preferred id if never used,
   // else the first never-used id, else the first slot whose worker is gone (the name of a
   // worker that left keeps its slot only while no newcomer needs it). Accepting marks the slot
@@ -76,7 +73,6 @@ class admission {
   std::uint32_t version_;
   std::string secret_;
   core::workload_fingerprint fingerprint_;
-  bool mini_batches_;
 };
 
 }  // namespace pgc::nodes

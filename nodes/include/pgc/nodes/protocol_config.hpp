@@ -3,7 +3,7 @@
 // The protocol a cluster runs, as one value (STYLE.md: "one value per concern, handed down as
 // is"). The PS's options hold it; the machine, the Welcome builder and the monitor read it as
 // is; workers learn from Welcome what of it is the PS's to decide (scheme, mode, d, heartbeat,
-// wire precision, mini-batch).
+// wire precision).
 
 #include <chrono>
 #include <optional>
@@ -41,17 +41,6 @@ enum class shortfall_policy {
 // "wait", "approx", "stop".
 core::name_table<shortfall_policy> shortfall_policy_names() noexcept;
 
-// Mini-batch SGD (DESIGN.md section 4): every step's gradient is that of a batch of `size`
-// samples, chunk j's share of the batch of iteration t drawn by core::batch_sampler from
-// (seed, t, j), so every holder of chunk j computes the same chunk gradient and decoding stays
-// exact. Size 0: full batch, every sample at every step.
-struct batch_config {
-  long size = 0;
-  std::uint64_t seed = 0;
-
-  bool full() const { return size == 0; }
-};
-
 struct protocol_config {
   scheme_spec scheme;  // what every worker rebuilds from Welcome
   signal_mode mode = signal_mode::exact;
@@ -63,13 +52,11 @@ struct protocol_config {
   std::chrono::milliseconds heartbeat{200};
   int heartbeat_misses = 4;
   wire_precision precision = wire_precision::f64;
-  batch_config batch;  // workers take it from Welcome
   net::frame_limits limits;
 
   // How long a peer may stay silent before it is lost.
   std::chrono::milliseconds silence_limit() const { return heartbeat * heartbeat_misses; }
-  // Throws core::input_error naming the first invalid field (d, heartbeat, misses, deadline,
-  // batch size).
+  // Throws core::input_error naming the first invalid field (d, heartbeat, misses, deadline).
   void validate() const;
 };
 
