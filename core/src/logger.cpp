@@ -49,12 +49,6 @@ logger logger::child(std::string_view prefix) const {
   return out;
 }
 
-logger logger::with_level(log_level threshold) const {
-  logger out = *this;
-  out.threshold_ = threshold;
-  return out;
-}
-
 void logger::log(log_level level, std::string_view text) const {
   if (!enabled(level)) return;
   std::string line = prefix_;

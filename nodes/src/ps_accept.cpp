@@ -98,10 +98,7 @@ net::awaitable<void> parameter_server::impl::accept_loop(std::shared_ptr<impl> s
                      self->logged("tls handshake"));
       continue;
     }
-    net::channel_options copt;
-    copt.limits = self->opt_.protocol.limits;
-    copt.read_timeout = self->opt_.protocol.silence_limit();
-    self->open_session(net::channel::start(std::move(socket), copt));
+    self->open_session(net::channel::start(std::move(socket), self->session_options()));
   }
 }
 
@@ -110,9 +107,7 @@ net::awaitable<void> parameter_server::impl::tls_handshake(std::shared_ptr<impl>
   boost::system::error_code ignored;
   const auto peer = socket.remote_endpoint(ignored);
   const std::string from = net::endpoint{peer.address().to_string(), peer.port()}.to_string();
-  net::channel_options copt;
-  copt.limits = self->opt_.protocol.limits;
-  copt.read_timeout = self->opt_.protocol.silence_limit();
+  const net::channel_options copt = self->session_options();
   std::shared_ptr<net::channel> ch;
   try {
     auto accepted =
@@ -145,6 +140,13 @@ net::awaitable<void> parameter_server::impl::tls_handshake(std::shared_ptr<impl>
     co_return;
   }
   self->open_session(std::move(ch));
+}
+
+net::channel_options parameter_server::impl::session_options() const {
+  net::channel_options copt;
+  copt.limits = opt_.protocol.limits;
+  copt.read_timeout = opt_.protocol.silence_limit();
+  return copt;
 }
 
 void parameter_server::impl::open_session(std::shared_ptr<net::channel> channel) {

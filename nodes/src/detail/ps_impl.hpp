@@ -53,6 +53,9 @@ struct parameter_server::impl : detail::ps_session::owner,
   // slow or hostile client cannot hold the accept loop; then open_session().
   static net::awaitable<void> tls_handshake(std::shared_ptr<impl> self, net::tcp::socket socket);
   void open_session(std::shared_ptr<net::channel> channel);
+  // Every connection's channel: the protocol's frame limits, and silence for heartbeat misses
+  // intervals ends it.
+  net::channel_options session_options() const;
   // ps_session::owner
   void on_frame(const std::shared_ptr<detail::ps_session>& session,
                 std::shared_ptr<const net::frame> frame) override;

@@ -51,7 +51,6 @@ class ps_session : public std::enable_shared_from_this<ps_session> {
   // Error(code, text), then a graceful end.
   void refuse(core::errc code, const std::string& text);
   void stop() { channel_->stop(); }
-  void close() { channel_->close(); }
   bool is_open() const noexcept { return channel_->is_open(); }
   net::channel& channel() noexcept { return *channel_; }
   std::string peer() const;  // "HOST:PORT"

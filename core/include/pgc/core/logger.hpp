@@ -36,7 +36,6 @@ class logger {
 
   // The same sink and level with "prefix: " in front of this logger's prefix ("ps", "w3").
   logger child(std::string_view prefix) const;
-  logger with_level(log_level threshold) const;
 
   bool enabled(log_level level) const noexcept { return level >= threshold_ && level != log_level::off; }
   log_level level() const noexcept { return threshold_; }
